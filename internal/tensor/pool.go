@@ -1,0 +1,75 @@
+package tensor
+
+import (
+	"runtime"
+	"sync"
+)
+
+// Pool runs data-parallel loops on a fixed set of goroutines, so a forward pass
+// does not start goroutines per token. The calling goroutine is worker 0.
+type Pool struct {
+	threads int
+	work    []chan job
+	wg      sync.WaitGroup
+}
+
+type job struct {
+	fn      func(worker, lo, hi int)
+	lo, hi  int
+	wg      *sync.WaitGroup
+	workerN int
+}
+
+// NewPool starts a pool of threads workers; threads ≤ 0 means one per core.
+func NewPool(threads int) *Pool {
+	if threads <= 0 {
+		threads = runtime.NumCPU()
+	}
+	p := &Pool{threads: threads}
+	for w := 1; w < threads; w++ {
+		ch := make(chan job, 1)
+		p.work = append(p.work, ch)
+		go func() {
+			for j := range ch {
+				j.fn(j.workerN, j.lo, j.hi)
+				j.wg.Done()
+			}
+		}()
+	}
+	return p
+}
+
+// Threads is the number of workers, the caller included.
+func (p *Pool) Threads() int {
+	if p == nil {
+		return 1
+	}
+	return p.threads
+}
+
+// Run calls fn over [0, n) split into one contiguous range per worker and
+// returns when all have finished. A nil Pool runs fn on the caller.
+func (p *Pool) Run(n int, fn func(worker, lo, hi int)) {
+	if p == nil || p.threads == 1 || n < 2 {
+		fn(0, 0, n)
+		return
+	}
+	parts := min(p.threads, n)
+	p.wg.Add(parts - 1)
+	for w := 1; w < parts; w++ {
+		p.work[w-1] <- job{fn: fn, lo: w * n / parts, hi: (w + 1) * n / parts, wg: &p.wg, workerN: w}
+	}
+	fn(0, 0, n/parts)
+	p.wg.Wait()
+}
+
+// Close stops the workers. The pool must not be used afterwards.
+func (p *Pool) Close() {
+	if p == nil {
+		return
+	}
+	for _, ch := range p.work {
+		close(ch)
+	}
+	p.work = nil
+}

@@ -1,0 +1,272 @@
+package tensor
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+func TestF16(t *testing.T) {
+	tests := []struct {
+		f    float32
+		bits uint16
+	}{
+		{0, 0x0000},
+		{1, 0x3c00},
+		{-2, 0xc000},
+		{65504, 0x7bff},                 // largest half
+		{6.103515625e-05, 0x0400},       // smallest normal
+		{5.960464477539063e-08, 0x0001}, // smallest subnormal
+		{float32(math.Inf(1)), 0x7c00},  // inf
+		{0.333251953125, 0x3555},        // 1/3 rounded
+		{1.0009765625, 0x3c01},          // 1 + 2^-10
+		{1 + 2.0/4096, 0x3c00},          // halfway above even: stays
+		{1 + 6.0/4096, 0x3c02},          // halfway above odd: up to even
+		{70000, 0x7c00},                 // overflow
+	}
+	for _, tc := range tests {
+		if got := F32ToF16(tc.f); got != tc.bits {
+			t.Errorf("F32ToF16(%g) = %#04x, want %#04x", tc.f, got, tc.bits)
+		}
+	}
+	// every half converts to float32 and back unchanged (NaN payloads aside)
+	for h := 0; h < 1<<16; h++ {
+		f := F16ToF32(uint16(h))
+		if f != f {
+			continue
+		}
+		if back := F32ToF16(f); back != uint16(h) {
+			t.Fatalf("half %#04x → %g → %#04x", h, f, back)
+		}
+	}
+}
+
+func TestBF16(t *testing.T) {
+	tests := []struct {
+		f    float32
+		bits uint16
+	}{
+		{1, 0x3f80}, {-1, 0xbf80}, {3.140625, 0x4049}, {1.00390625, 0x3f80}, {1.01171875, 0x3f82},
+	}
+	for _, tc := range tests {
+		if got := F32ToBF16(tc.f); got != tc.bits {
+			t.Errorf("F32ToBF16(%g) = %#04x, want %#04x", tc.f, got, tc.bits)
+		}
+		if back := BF16ToF32(tc.bits); F32ToBF16(back) != tc.bits {
+			t.Errorf("BF16 %#04x does not round trip", tc.bits)
+		}
+	}
+}
+
+// Blocks written out by hand from ggml's reference quantizer definitions.
+func TestQuantizeBlocks(t *testing.T) {
+	x := make([]float32, QK)
+	for i := range x {
+		x[i] = float32(i) - 12.5 // −12.5 … 18.5
+	}
+	q8 := Quantize(nil, Q8_0, x)
+	if len(q8) != 34 {
+		t.Fatalf("q8_0 block is %d bytes", len(q8))
+	}
+	d := float32(18.5) / 127
+	if got := binary.LittleEndian.Uint16(q8); got != F32ToF16(d) {
+		t.Errorf("q8_0 scale %#04x, want %#04x", got, F32ToF16(d))
+	}
+	for i, v := range x {
+		want := int8(math.Round(float64(v * (1 / d))))
+		if int8(q8[2+i]) != want {
+			t.Errorf("q8_0 q[%d] = %d, want %d", i, int8(q8[2+i]), want)
+		}
+	}
+	q4 := Quantize(nil, Q4_0, x)
+	if len(q4) != 18 {
+		t.Fatalf("q4_0 block is %d bytes", len(q4))
+	}
+	d4 := float32(18.5) / -8
+	if got := binary.LittleEndian.Uint16(q4); got != F32ToF16(d4) {
+		t.Errorf("q4_0 scale %#04x, want %#04x", got, F32ToF16(d4))
+	}
+	// the largest value maps to −8 (nibble 0); the most negative clamps at 15
+	if lo := q4[2+15] >> 4; lo != 0 {
+		t.Errorf("nibble of max value = %d, want 0", lo)
+	}
+	// x[0] = −12.5: −12.5/−2.3125 + 8.5 = 13.9 → 13
+	if lo := q4[2] & 15; lo != 13 {
+		t.Errorf("nibble of x[0] = %d, want 13", lo)
+	}
+	// dequantization reproduces values within half a step
+	for _, tc := range []struct {
+		typ  DType
+		blk  []byte
+		step float32
+	}{{Q8_0, q8, d}, {Q4_0, q4, -d4}} {
+		y := make([]float32, QK)
+		Dequantize(y, tc.typ, tc.blk, QK)
+		for i := range x {
+			if e := abs32(y[i] - x[i]); e > tc.step*0.51+1e-3 && !(tc.typ == Q4_0 && x[i] < -8*tc.step) {
+				t.Errorf("%v: x[%d]=%g dequantized to %g", tc.typ, i, x[i], y[i])
+			}
+		}
+	}
+}
+
+var allTypes = []DType{F32, F16, BF16, Q8_0, Q4_0}
+
+func randomMatrix(r *rand.Rand, typ DType, rows, cols int) (Matrix, []float32) {
+	f := make([]float32, rows*cols)
+	for i := range f {
+		f[i] = float32(r.NormFloat64())
+	}
+	data := Quantize(nil, typ, f)
+	m := Matrix{Type: typ, Rows: rows, Cols: cols, Data: data}
+	// the values the stored matrix really holds
+	Dequantize(f, typ, data, rows*cols)
+	return m, f
+}
+
+func TestDotMatchesReference(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, typ := range allTypes {
+		for _, n := range []int{32, 64, 96, 288, 4096} {
+			m, _ := randomMatrix(r, typ, 1, n)
+			x := make([]float32, n)
+			for i := range x {
+				x[i] = float32(r.NormFloat64())
+			}
+			got, want := Dot(typ, m.Row(0), x), DotRef(typ, m.Row(0), x)
+			if d := math.Abs(float64(got - want)); d > 1e-4*math.Sqrt(float64(n)) {
+				t.Errorf("%v n=%d: Dot = %g, reference %g", typ, n, got, want)
+			}
+		}
+	}
+	// float types also at lengths that are not a multiple of the unroll
+	for _, typ := range []DType{F32, F16, BF16} {
+		for _, n := range []int{1, 3, 7, 33} {
+			m, _ := randomMatrix(r, typ, 1, n)
+			x := make([]float32, n)
+			for i := range x {
+				x[i] = float32(i) - 2
+			}
+			if got, want := Dot(typ, m.Row(0), x), DotRef(typ, m.Row(0), x); math.Abs(float64(got-want)) > 1e-4 {
+				t.Errorf("%v n=%d: Dot = %g, reference %g", typ, n, got, want)
+			}
+		}
+	}
+}
+
+func TestMatMulMatchesReference(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	pool := NewPool(3)
+	defer pool.Close()
+	for _, typ := range allTypes {
+		for _, shape := range [][3]int{{1, 1, 32}, {7, 5, 64}, {1, 33, 96}, {4, 172, 64}, {9, 64, 192}} {
+			T, rows, cols := shape[0], shape[1], shape[2]
+			m, w := randomMatrix(r, typ, rows, cols)
+			x := make([]float32, T*cols)
+			for i := range x {
+				x[i] = float32(r.NormFloat64())
+			}
+			out := make([]float32, T*rows)
+			MatMul(pool, out, m, x, T)
+			for tt := 0; tt < T; tt++ {
+				for i := 0; i < rows; i++ {
+					var want float64
+					for j := 0; j < cols; j++ {
+						want += float64(w[i*cols+j]) * float64(x[tt*cols+j])
+					}
+					if d := math.Abs(float64(out[tt*rows+i]) - want); d > 1e-4*math.Sqrt(float64(cols)) {
+						t.Fatalf("%v %v: out[%d,%d] = %g, want %g", typ, shape, tt, i, out[tt*rows+i], want)
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestPoolCoversRange(t *testing.T) {
+	for _, threads := range []int{1, 2, 3, 8} {
+		p := NewPool(threads)
+		for _, n := range []int{0, 1, 2, 5, 100} {
+			seen := make([]int, n)
+			p.Run(n, func(_, lo, hi int) {
+				for i := lo; i < hi; i++ {
+					seen[i]++
+				}
+			})
+			for i, c := range seen {
+				if c != 1 {
+					t.Fatalf("threads=%d n=%d: index %d visited %d times", threads, n, i, c)
+				}
+			}
+		}
+		p.Close()
+	}
+}
+
+func TestRope(t *testing.T) {
+	// a 90° rotation of each pair
+	cos, sin := []float32{0, 0}, []float32{1, 1}
+	x := []float32{1, 2, 3, 4}
+	Rope(x, cos, sin, RopeInterleaved)
+	if fmt.Sprint(x) != "[-2 1 -4 3]" {
+		t.Errorf("interleaved: %v", x)
+	}
+	x = []float32{1, 2, 3, 4}
+	Rope(x, cos, sin, RopeHalves)
+	if fmt.Sprint(x) != "[-3 -4 1 2]" {
+		t.Errorf("halves: %v", x)
+	}
+}
+
+func TestRMSNormSoftmax(t *testing.T) {
+	out := make([]float32, 2)
+	RMSNorm(out, []float32{3, 4}, []float32{1, 2}, 0)
+	// rms = sqrt(12.5)
+	if math.Abs(float64(out[0])-3/math.Sqrt(12.5)) > 1e-6 || math.Abs(float64(out[1])-8/math.Sqrt(12.5)) > 1e-6 {
+		t.Errorf("RMSNorm = %v", out)
+	}
+	p := []float32{1, 2, 3}
+	Softmax(p)
+	e := []float64{math.Exp(-2), math.Exp(-1), 1}
+	s := e[0] + e[1] + e[2]
+	for i := range p {
+		if math.Abs(float64(p[i])-e[i]/s) > 1e-6 {
+			t.Errorf("softmax[%d] = %g, want %g", i, p[i], e[i]/s)
+		}
+	}
+}
+
+func BenchmarkMatVec(b *testing.B) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, typ := range allTypes {
+		m, _ := randomMatrix(r, typ, 768, 768)
+		x := make([]float32, 768)
+		out := make([]float32, 768)
+		b.Run(typ.String(), func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(m.Data)))
+			for b.Loop() {
+				MatMul(nil, out, m, x, 1)
+			}
+		})
+	}
+}
+
+func BenchmarkMatMul(b *testing.B) {
+	r := rand.New(rand.NewPCG(7, 8))
+	const T = 32
+	for _, typ := range allTypes {
+		m, _ := randomMatrix(r, typ, 768, 768)
+		x := make([]float32, T*768)
+		out := make([]float32, T*768)
+		b.Run(typ.String(), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				MatMul(nil, out, m, x, T)
+			}
+			b.ReportMetric(float64(2*T*768*768)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}
