@@ -1,0 +1,72 @@
+package llama
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"flywheel/internal/tokenizer"
+)
+
+// Options configures Load.
+type Options struct {
+	// Tokenizer names a tokenizer file (a llama2.c tokenizer.bin or a GGUF
+	// file holding a vocabulary) for model files that do not hold one.
+	Tokenizer string
+}
+
+// Load opens a model: a GGUF file, a Hugging Face directory (config.json +
+// safetensors) or a llama2.c checkpoint, chosen by what path is.
+func Load(path string, opt Options) (*Model, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("model: %w", err)
+	}
+	var m *Model
+	switch {
+	case st.IsDir():
+		m, err = LoadHF(path)
+	case isLlama2C(path):
+		m, err = LoadLlama2C(path)
+	default:
+		m, err = LoadGGUF(path)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if opt.Tokenizer != "" {
+		tok, err := LoadTokenizer(opt.Tokenizer, m.Config.Vocab)
+		if err != nil {
+			m.Close()
+			return nil, err
+		}
+		m.Tokenizer = tok
+	} else if m.Tokenizer == nil && strings.HasPrefix(m.File.Format, "llama2.c") {
+		// llama2.c keeps its tokenizer beside the checkpoint
+		for _, name := range []string{fmt.Sprintf("tok%d.bin", m.Config.Vocab), "tokenizer.bin"} {
+			p := filepath.Join(filepath.Dir(path), name)
+			if _, err := os.Stat(p); err == nil {
+				if m.Tokenizer, err = LoadTokenizer(p, m.Config.Vocab); err != nil {
+					m.Close()
+					return nil, err
+				}
+				break
+			}
+		}
+	}
+	if m.Tokenizer != nil && m.Tokenizer.VocabSize() != m.Config.Vocab {
+		m.Close()
+		return nil, fmt.Errorf("model %s: tokenizer has %d tokens but the model's vocabulary is %d", path, m.Tokenizer.VocabSize(), m.Config.Vocab)
+	}
+	return m, nil
+}
+
+// LoadTokenizer reads a tokenizer from a llama2.c tokenizer.bin or from the
+// vocabulary of a GGUF file.
+func LoadTokenizer(path string, vocab int) (*tokenizer.Tokenizer, error) {
+	if isLlama2C(path) {
+		return tokenizer.LoadLlama2C(path, vocab)
+	}
+	return loadGGUFTokenizer(path)
+}
