@@ -1,0 +1,21 @@
+package safetensors
+
+import "fmt"
+
+// Open memory-maps the safetensors file at path read-only and parses it. The
+// tensors' Data point into the mapping until Close; the file must not be
+// truncated while it is open. On systems without mmap support the file is
+// read into memory instead.
+func Open(path string) (*File, error) {
+	data, release, err := mapFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("safetensors: %w", err)
+	}
+	f, err := parse(path, data)
+	if err != nil {
+		release()
+		return nil, err
+	}
+	f.release = release
+	return f, nil
+}
