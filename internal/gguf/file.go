@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"strings"
+
+	"flywheel/internal/mmap"
 )
 
 // Error is a problem with a GGUF file, or with a metadata value a caller
@@ -57,7 +59,7 @@ type File struct {
 // on use; elsewhere it is read into memory. Call Close when done with the
 // tensor data.
 func Open(path string) (*File, error) {
-	data, release, err := mapFile(path)
+	mf, err := mmap.Open(path)
 	if err != nil {
 		var pe *os.PathError
 		if errors.As(err, &pe) { // the path is in our prefix already
@@ -65,6 +67,7 @@ func Open(path string) (*File, error) {
 		}
 		return nil, &Error{Path: path, Offset: -1, Err: err}
 	}
+	data, release := mf.Data, mf.Close
 	f, err := Parse(data)
 	if err != nil {
 		if release != nil {

@@ -205,7 +205,7 @@ func TestOpenErrors(t *testing.T) {
 		{bad, "gguf: " + bad + ": offset 4: header: GGUF version 1 is not supported"},
 		{empty, "gguf: " + empty + ": offset 0: header: unexpected EOF: magic needs 4 bytes, 0 left"},
 		{filepath.Join(dir, "missing.gguf"), "gguf: " + filepath.Join(dir, "missing.gguf") + ": open: no such file"},
-		{dir, "gguf: " + dir + ": not a regular file"},
+		{dir, "gguf: " + dir + ": map: not a regular file"},
 	}
 	for _, tt := range tests {
 		f, err := Open(tt.path)

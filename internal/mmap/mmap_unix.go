@@ -3,6 +3,7 @@
 package mmap
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"syscall"
@@ -18,6 +19,9 @@ func Open(path string) (*File, error) {
 	st, err := f.Stat()
 	if err != nil {
 		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, &os.PathError{Op: "map", Path: path, Err: errors.New("not a regular file")}
 	}
 	size := st.Size()
 	if size == 0 {
