@@ -28,7 +28,7 @@ func runGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		penalty   = fs.Float64("repeat-penalty", 1.0, "penalise the last 64 tokens by this factor (1: off)")
 		seed      = fs.Uint64("seed", 0, "random seed; 0 picks one (printed with --json)")
 		threads   = fs.Int("threads", runtime.NumCPU(), "compute threads")
-		ctxLen    = fs.Int("ctx", 0, "context length in tokens (0: the model's)")
+		ctxLen    = fs.Int("ctx", 0, "context length in tokens (0: the model's, at most 4096)")
 		asJSON    = fs.Bool("json", false, "print one JSON object with ids, text, logprobs and timings instead of streaming")
 		noBOS     = fs.Bool("no-bos", false, "do not add the beginning-of-sequence token")
 		stops     stringList
@@ -57,6 +57,9 @@ func runGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	pool := tensor.NewPool(*threads)
 	defer pool.Close()
+	if *ctxLen <= 0 {
+		*ctxLen = min(m.Config.ContextLen, 4096)
+	}
 	state := m.NewState(*ctxLen, pool)
 
 	ids := m.Tokenizer.Encode(*prompt, !*noBOS, false)

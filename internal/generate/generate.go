@@ -75,6 +75,9 @@ func Run(ctx context.Context, seq Sequence, tok *tokenizer.Tokenizer, prompt []i
 	sampler := NewSampler(opt.SamplerOptions)
 	history := append([]int(nil), prompt...)
 	dec := tok.NewStreamDecoder()
+	for _, id := range prompt { // so the first generated word keeps its leading space
+		dec.Add(id)
+	}
 	out := &stopWriter{stops: opt.Stop, emit: emit}
 
 	start := time.Now()
