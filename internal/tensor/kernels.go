@@ -136,6 +136,10 @@ func dotQ4_0(row []byte, x []float32) float32 {
 	return s
 }
 
+// ParallelMin is the number of multiply-adds below which a kernel runs on
+// the calling goroutine alone.
+const ParallelMin = 1 << 15
+
 // MatMul computes out[t] = W · x[t] for each of the T input rows:
 //
 //	x   [T, W.Cols]
@@ -144,6 +148,9 @@ func dotQ4_0(row []byte, x []float32) float32 {
 // Rows of W are split across the pool's workers. For T > 1 each stored row
 // is dequantized once and reused for every input row.
 func MatMul(p *Pool, out []float32, w Matrix, x []float32, T int) {
+	if w.Rows*w.Cols*T < ParallelMin {
+		p = nil // waking workers costs more than this product
+	}
 	if T == 1 {
 		p.Run(w.Rows, func(_, lo, hi int) {
 			for r := lo; r < hi; r++ {
