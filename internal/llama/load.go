@@ -55,9 +55,10 @@ func Load(path string, opt Options) (*Model, error) {
 			}
 		}
 	}
-	if m.Tokenizer != nil && m.Tokenizer.VocabSize() != m.Config.Vocab {
+	// an embedding may be padded beyond the vocabulary (Qwen2), never shorter
+	if m.Tokenizer != nil && m.Tokenizer.VocabSize() > m.Config.Vocab {
 		m.Close()
-		return nil, fmt.Errorf("model %s: tokenizer has %d tokens but the model's vocabulary is %d", path, m.Tokenizer.VocabSize(), m.Config.Vocab)
+		return nil, fmt.Errorf("model %s: tokenizer has %d tokens but the model's embedding only %d rows: tokenizer and model do not belong together", path, m.Tokenizer.VocabSize(), m.Config.Vocab)
 	}
 	return m, nil
 }
