@@ -53,17 +53,16 @@ func BenchmarkDecode(b *testing.B) {
 				pool := tensor.NewPool(threads)
 				defer pool.Close()
 				s := m.NewState(256, pool)
-				prompt := make([]int, 64)
+				if _, err := s.Forward(make([]int, 64)); err != nil {
+					b.Fatal(err)
+				}
+				next := []int{42}
 				b.ReportAllocs()
 				for b.Loop() {
 					if s.Pos() == s.Context() {
-						s.Truncate(64)
+						s.Truncate(64) // keep decoding at a 64..256-token context
 					}
-					if s.Pos() < 64 {
-						s.Reset()
-						s.Forward(prompt)
-					}
-					if _, err := s.Forward([]int{42}); err != nil {
+					if _, err := s.Forward(next); err != nil {
 						b.Fatal(err)
 					}
 				}

@@ -15,7 +15,9 @@ type State struct {
 	ctx  int // cache capacity in positions
 	pos  int // positions filled
 
-	kCache, vCache []float32 // [Layers, ctx, KVHeads·HeadDim]
+	// The cache is stored transposed, position last, so attention runs along
+	// positions in long vector operations: [Layers, KVHeads, HeadDim, ctx].
+	kCache, vCache []float32
 
 	// activations of a batch of T tokens, grown on demand
 	t          int
@@ -28,6 +30,7 @@ type State struct {
 	cos, sin   []float32 // [T, RopeDims/2]
 	scores     []float32 // [threads, ctx] attention weights per worker
 	invFreq    []float64 // [RopeDims/2] θ_i = base^(−2i/RopeDims)
+	attn       attentionTask
 }
 
 // NewState makes a sequence with room for ctx positions (≤ 0: the model's
@@ -150,9 +153,13 @@ func (s *State) forward(tokens []int, all bool) ([]float32, error) {
 		}
 		layerK := s.kCache[l*s.ctx*kv : (l+1)*s.ctx*kv]
 		layerV := s.vCache[l*s.ctx*kv : (l+1)*s.ctx*kv]
-		copy(layerK[s.pos*kv:], K)
-		copy(layerV[s.pos*kv:], V)
-
+		for t := 0; t < T; t++ {
+			p := s.pos + t
+			for i := 0; i < kv; i++ { // i = head·HeadDim + d
+				layerK[i*s.ctx+p] = K[t*kv+i]
+				layerV[i*s.ctx+p] = V[t*kv+i]
+			}
+		}
 		s.attention(layerK, layerV, T)
 
 		// x += att·Woᵀ
@@ -208,45 +215,57 @@ func (s *State) ropeAngles(T int) {
 }
 
 // attention computes, for each new token t and head h, softmax(q·Kᵀ/√d)·V
-// over the cached positions 0..pos+t (causal), into s.att [T, Heads·HeadDim].
-// Head h reads the kv head h / (Heads/KVHeads) (grouped-query attention).
+// over the cached positions 0..pos+t (causal; the last SlidingWindow only
+// when set), into s.att [T, Heads·HeadDim]. Head h reads kv head
+// h / (Heads/KVHeads) (grouped-query attention). keys and values are one
+// layer of the transposed cache, [KVHeads, HeadDim, ctx].
 func (s *State) attention(keys, values []float32, T int) {
 	c := &s.m.Config
-	q, kv, hd := c.Heads*c.HeadDim, c.KVHeads*c.HeadDim, c.HeadDim
-	group := c.Heads / c.KVHeads
-	scale := float32(1 / math.Sqrt(float64(hd)))
 	pool := s.pool
-	if T*c.Heads*(s.pos+T)*hd < tensor.ParallelMin {
+	if T*c.Heads*(s.pos+T)*c.HeadDim < tensor.ParallelMin {
 		pool = nil
 	}
-	pool.Run(T*c.Heads, func(worker, lo, hi int) {
-		scores := s.scores[worker*s.ctx : (worker+1)*s.ctx]
-		for job := lo; job < hi; job++ {
-			t, h := job/c.Heads, job%c.Heads
-			end := s.pos + t + 1 // positions 0..end-1 are visible to token t
-			start := 0
-			if c.SlidingWindow > 0 {
-				start = max(0, end-c.SlidingWindow)
-			}
-			qh := s.q[t*q+h*hd : t*q+(h+1)*hd]
-			off := (h / group) * hd
-			sc := scores[:end-start]
-			for i := range sc {
-				p := start + i
-				sc[i] = tensor.DotF32(qh, keys[p*kv+off:p*kv+off+hd]) * scale
-			}
-			tensor.Softmax(sc)
-			out := s.att[t*q+h*hd : t*q+(h+1)*hd]
-			clear(out)
-			for i, w := range sc {
-				p := start + i
-				vh := values[p*kv+off : p*kv+off+hd]
-				for i := range out {
-					out[i] += w * vh[i]
-				}
-			}
+	s.attn = attentionTask{s: s, keys: keys, values: values}
+	pool.RunTask(T*c.Heads, &s.attn)
+}
+
+// attentionTask is one layer's attention, kept in the State so decoding
+// allocates nothing.
+type attentionTask struct {
+	s            *State
+	keys, values []float32
+}
+
+func (a *attentionTask) Run(worker, lo, hi int) {
+	s, c := a.s, &a.s.m.Config
+	q, hd, ctx := c.Heads*c.HeadDim, c.HeadDim, s.ctx
+	group := c.Heads / c.KVHeads
+	scale := float32(1 / math.Sqrt(float64(hd)))
+	scores := s.scores[worker*ctx : (worker+1)*ctx]
+	for job := lo; job < hi; job++ {
+		t, h := job/c.Heads, job%c.Heads
+		end := s.pos + t + 1 // positions 0..end-1 are visible to token t
+		start := 0
+		if c.SlidingWindow > 0 {
+			start = max(0, end-c.SlidingWindow)
 		}
-	})
+		qh := s.q[t*q+h*hd : t*q+(h+1)*hd]
+		base := (h / group) * hd * ctx // this kv head's [HeadDim, ctx] block
+		// scores = Σ_d q[d]·K[d, start:end] / √hd
+		sc := scores[:end-start]
+		clear(sc)
+		for d, qd := range qh {
+			row := base + d*ctx
+			tensor.Axpy(qd*scale, a.keys[row+start:row+end], sc)
+		}
+		tensor.Softmax(sc)
+		// out[d] = Σ_p softmax_p · V[d, p]
+		out := s.att[t*q+h*hd : t*q+(h+1)*hd]
+		for d := range out {
+			row := base + d*ctx
+			out[d] = tensor.DotF32(sc, a.values[row+start:row+end])
+		}
+	}
 }
 
 // addBias adds b [n] to each of the T rows of x [T, n].

@@ -20,9 +20,10 @@ const (
 // QK is the number of weights in one Q8_0 or Q4_0 block.
 const QK = 32
 
-var dtypeInfo = map[DType]struct {
+// dtypeInfo is indexed by DType (an array: lookups sit in hot loops).
+var dtypeInfo = [...]struct {
 	name       string
-	blockSize  int // elements per block
+	blockSize  int // elements per block; 0: unsupported
 	blockBytes int // bytes per block
 }{
 	F32:  {"F32", 1, 4},
@@ -33,11 +34,11 @@ var dtypeInfo = map[DType]struct {
 }
 
 // Supported reports whether the engine can compute with t.
-func (t DType) Supported() bool { _, ok := dtypeInfo[t]; return ok }
+func (t DType) Supported() bool { return int(t) < len(dtypeInfo) && dtypeInfo[t].blockSize > 0 }
 
 func (t DType) String() string {
-	if i, ok := dtypeInfo[t]; ok {
-		return i.name
+	if t.Supported() {
+		return dtypeInfo[t].name
 	}
 	return fmt.Sprintf("DType(%d)", uint32(t))
 }
@@ -55,8 +56,8 @@ func (t DType) RowBytes(n int) int {
 // ParseDType maps a name such as "f16" or "Q8_0" to its DType.
 func ParseDType(name string) (DType, error) {
 	for t, i := range dtypeInfo {
-		if strings.EqualFold(i.name, name) {
-			return t, nil
+		if i.blockSize > 0 && strings.EqualFold(i.name, name) {
+			return DType(t), nil
 		}
 	}
 	return 0, fmt.Errorf("unknown dtype %q (want f32, f16, bf16, q8_0 or q4_0)", name)

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"unsafe"
 )
 
 // Matrix is a row-major weight matrix of Rows × Cols elements stored as Type.
@@ -67,6 +68,15 @@ func Dot(t DType, row []byte, x []float32) float32 {
 // DotF32 returns Σ a[i]·b[i] over len(a) elements.
 func DotF32(a, b []float32) float32 {
 	b = b[:len(a)]
+	if useAVX2 && len(a) >= 8 {
+		n := len(a) &^ 7
+		return dotF32AVX2(&a[0], &b[0], n) + dotF32Go(a[n:], b[n:])
+	}
+	return dotF32Go(a, b)
+}
+
+// dotF32Go is DotF32 in plain Go, four accumulators wide.
+func dotF32Go(a, b []float32) float32 {
 	var s0, s1, s2, s3 float32
 	i := 0
 	for ; i+4 <= len(a); i += 4 {
@@ -82,8 +92,16 @@ func DotF32(a, b []float32) float32 {
 }
 
 func dotF16(row []byte, x []float32) float32 {
-	table := f16Lookup()
 	row = row[:2*len(x)]
+	if useAVX2 && len(x) >= 8 {
+		n := len(x) &^ 7
+		return dotF16AVX2((*uint16)(unsafe.Pointer(&row[0])), &x[0], n) + dotF16Go(row[2*n:], x[n:])
+	}
+	return dotF16Go(row, x)
+}
+
+func dotF16Go(row []byte, x []float32) float32 {
+	table := f16Lookup()
 	var s0, s1 float32
 	i := 0
 	for ; i+2 <= len(x); i += 2 {
@@ -98,6 +116,14 @@ func dotF16(row []byte, x []float32) float32 {
 
 func dotBF16(row []byte, x []float32) float32 {
 	row = row[:2*len(x)]
+	if useAVX2 && len(x) >= 8 {
+		n := len(x) &^ 7
+		return dotBF16AVX2((*uint16)(unsafe.Pointer(&row[0])), &x[0], n) + dotBF16Go(row[2*n:], x[n:])
+	}
+	return dotBF16Go(row, x)
+}
+
+func dotBF16Go(row []byte, x []float32) float32 {
 	var s float32
 	for i := range x {
 		s += math.Float32frombits(uint32(binary.LittleEndian.Uint16(row[2*i:]))<<16) * x[i]
@@ -136,48 +162,6 @@ func dotQ4_0(row []byte, x []float32) float32 {
 	return s
 }
 
-// ParallelMin is the number of multiply-adds below which a kernel runs on
-// the calling goroutine alone.
-const ParallelMin = 1 << 15
-
-// MatMul computes out[t] = W · x[t] for each of the T input rows:
-//
-//	x   [T, W.Cols]
-//	out [T, W.Rows]
-//
-// Rows of W are split across the pool's workers. For T > 1 each stored row
-// is dequantized once and reused for every input row.
-func MatMul(p *Pool, out []float32, w Matrix, x []float32, T int) {
-	if w.Rows*w.Cols*T < ParallelMin {
-		p = nil // waking workers costs more than this product
-	}
-	if T == 1 {
-		p.Run(w.Rows, func(_, lo, hi int) {
-			for r := lo; r < hi; r++ {
-				out[r] = Dot(w.Type, w.Row(r), x)
-			}
-		})
-		return
-	}
-	p.Run(w.Rows, func(_, lo, hi int) {
-		var scratch []float32
-		if w.Type != F32 {
-			scratch = make([]float32, w.Cols)
-		}
-		for r := lo; r < hi; r++ {
-			row := scratch
-			if w.Type == F32 {
-				row = F32s(w.Row(r))
-			} else {
-				Dequantize(row, w.Type, w.Row(r), w.Cols)
-			}
-			for t := 0; t < T; t++ {
-				out[t*w.Rows+r] = DotF32(row, x[t*w.Cols:(t+1)*w.Cols])
-			}
-		}
-	})
-}
-
 // RMSNorm sets out = x / sqrt(mean(x²) + eps) ⊙ weight.
 func RMSNorm(out, x, weight []float32, eps float32) {
 	var ss float32
@@ -201,7 +185,7 @@ func Softmax(x []float32) {
 	}
 	var sum float32
 	for i, v := range x {
-		e := float32(math.Exp(float64(v - m)))
+		e := Exp(v - m)
 		x[i] = e
 		sum += e
 	}
@@ -212,7 +196,20 @@ func Softmax(x []float32) {
 }
 
 // SiLU returns x·σ(x).
-func SiLU(x float32) float32 { return x / (1 + float32(math.Exp(float64(-x)))) }
+func SiLU(x float32) float32 { return x / (1 + Exp(-x)) }
+
+// Axpy sets y[i] += a·x[i] over len(y) elements.
+func Axpy(a float32, x, y []float32) {
+	x = x[:len(y)]
+	n := 0
+	if useAVX2 && len(y) >= 8 {
+		n = len(y) &^ 7
+		axpyF32AVX2(a, &x[0], &y[0], n)
+	}
+	for i := n; i < len(y); i++ {
+		y[i] += a * x[i]
+	}
+}
 
 // Add sets dst[i] += src[i].
 func Add(dst, src []float32) {

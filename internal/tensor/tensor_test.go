@@ -160,28 +160,177 @@ func TestMatMulMatchesReference(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	pool := NewPool(3)
 	defer pool.Close()
+	// shapes [T, rows, cols]: block tails, rows not a multiple of 4, tokens
+	// not a multiple of 3, cols not a multiple of 8 (float types only)
+	shapes := [][3]int{{1, 1, 32}, {7, 5, 64}, {1, 33, 96}, {4, 172, 64}, {9, 64, 192}, {3, 8, 32}, {128, 67, 288}}
 	for _, typ := range allTypes {
-		for _, shape := range [][3]int{{1, 1, 32}, {7, 5, 64}, {1, 33, 96}, {4, 172, 64}, {9, 64, 192}} {
+		cases := shapes
+		if typ.BlockSize() == 1 {
+			cases = append(cases, [3]int{5, 9, 172}, [3]int{1, 3, 13}, [3]int{6, 11, 7})
+		}
+		for _, shape := range cases {
 			T, rows, cols := shape[0], shape[1], shape[2]
 			m, w := randomMatrix(r, typ, rows, cols)
 			x := make([]float32, T*cols)
 			for i := range x {
 				x[i] = float32(r.NormFloat64())
 			}
-			out := make([]float32, T*rows)
-			MatMul(pool, out, m, x, T)
-			for tt := 0; tt < T; tt++ {
-				for i := 0; i < rows; i++ {
-					var want float64
-					for j := 0; j < cols; j++ {
-						want += float64(w[i*cols+j]) * float64(x[tt*cols+j])
+			for _, p := range []*Pool{nil, pool} {
+				out := make([]float32, T*rows)
+				MatMul(p, out, m, x, T)
+				for tt := 0; tt < T; tt++ {
+					var act Q8Act
+					quantized := T == 1 && useAVX2 && (typ == Q8_0 || typ == Q4_0)
+					if quantized {
+						act.Quantize(x[tt*cols : (tt+1)*cols])
 					}
-					if d := math.Abs(float64(out[tt*rows+i]) - want); d > 1e-4*math.Sqrt(float64(cols)) {
-						t.Fatalf("%v %v: out[%d,%d] = %g, want %g", typ, shape, tt, i, out[tt*rows+i], want)
+					for i := 0; i < rows; i++ {
+						var want float64
+						if quantized {
+							want = float64(DotQ8ActRef(typ, m.Row(i), &act))
+						} else {
+							for j := 0; j < cols; j++ {
+								want += float64(w[i*cols+j]) * float64(x[tt*cols+j])
+							}
+						}
+						if d := math.Abs(float64(out[tt*rows+i]) - want); d > 1e-4*math.Sqrt(float64(cols)) {
+							t.Fatalf("%v %v: out[%d,%d] = %g, want %g", typ, shape, tt, i, out[tt*rows+i], want)
+						}
 					}
 				}
 			}
 		}
+	}
+}
+
+// The SIMD dot products equal the plain-Go ones at every length, tails
+// included.
+func TestDotKernelsAllLengths(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	for _, typ := range []DType{F32, F16, BF16} {
+		for n := 1; n <= 80; n++ {
+			m, w := randomMatrix(r, typ, 1, n)
+			x := make([]float32, n)
+			for i := range x {
+				x[i] = float32(r.NormFloat64())
+			}
+			var want float64
+			for i := range x {
+				want += float64(w[i]) * float64(x[i])
+			}
+			if got := Dot(typ, m.Row(0), x); math.Abs(float64(got)-want) > 1e-5*math.Sqrt(float64(n)) {
+				t.Fatalf("%v n=%d: Dot = %g, want %g", typ, n, got, want)
+			}
+		}
+	}
+}
+
+func TestExp(t *testing.T) {
+	ulp := func(f float32) float64 {
+		return float64(math.Nextafter32(f, float32(math.Inf(1))) - f)
+	}
+	check := func(x float32) {
+		want := math.Exp(float64(x))
+		got := Exp(x)
+		if math.IsInf(want, 1) || want > math.MaxFloat32 {
+			if !math.IsInf(float64(got), 1) {
+				t.Fatalf("Exp(%g) = %g, want +Inf", x, got)
+			}
+			return
+		}
+		if d := math.Abs(float64(got) - want); d > 2*ulp(float32(want)) {
+			t.Fatalf("Exp(%g) = %g, want %g (%.1f ulp)", x, got, want, d/ulp(float32(want)))
+		}
+	}
+	for x := float32(-104); x < 89; x += 0.0137 {
+		check(x)
+	}
+	r := rand.New(rand.NewPCG(1, 1))
+	for i := 0; i < 200000; i++ {
+		check(float32(r.Float64()*40 - 20))
+	}
+	for _, x := range []float32{0, -0, 1e-8, -1e-8, 88.72, -87.3, -100, 89, -110} {
+		check(x)
+	}
+	if Exp(float32(math.NaN())) == Exp(float32(math.NaN())) {
+		t.Error("Exp(NaN) is not NaN")
+	}
+}
+
+func BenchmarkExp(b *testing.B) {
+	x := make([]float32, 1024)
+	for i := range x {
+		x[i] = float32(i)/64 - 8
+	}
+	b.Run("Exp", func(b *testing.B) {
+		for b.Loop() {
+			for _, v := range x {
+				Exp(v)
+			}
+		}
+	})
+	b.Run("math.Exp", func(b *testing.B) {
+		for b.Loop() {
+			for _, v := range x {
+				_ = float32(math.Exp(float64(v)))
+			}
+		}
+	})
+}
+
+func TestAxpy(t *testing.T) {
+	for n := 0; n <= 70; n++ {
+		x, y, want := make([]float32, n), make([]float32, n), make([]float32, n)
+		for i := range x {
+			x[i], y[i] = float32(i)*0.5-3, float32(n-i)
+			want[i] = y[i] + 1.5*x[i]
+		}
+		Axpy(1.5, x, y)
+		for i := range y {
+			if y[i] != want[i] {
+				t.Fatalf("n=%d: y[%d] = %g, want %g", n, i, y[i], want[i])
+			}
+		}
+	}
+}
+
+// Quantized-activation dot products: the SIMD kernel equals the Go
+// reference, and both stay within the activation rounding of the f32 dot.
+func TestDotQ8Act(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	for _, typ := range []DType{Q8_0, Q4_0} {
+		for _, n := range []int{32, 64, 96, 288, 768, 2048} {
+			m, w := randomMatrix(r, typ, 1, n)
+			x := make([]float32, n)
+			for i := range x {
+				x[i] = float32(r.NormFloat64())
+			}
+			var a Q8Act
+			a.Quantize(x)
+			ref := DotQ8ActRef(typ, m.Row(0), &a)
+			if got := DotQ8Act(typ, m.Row(0), &a); math.Abs(float64(got-ref)) > 1e-5*(1+math.Abs(float64(ref))) {
+				t.Errorf("%v n=%d: DotQ8Act = %g, reference %g", typ, n, got, ref)
+			}
+			// each activation moves by at most half its block's step
+			var exact, bound float64
+			for i := range x {
+				exact += float64(w[i]) * float64(x[i])
+				bound += math.Abs(float64(w[i])) * float64(a.D[i/QK]) / 2
+			}
+			if d := math.Abs(float64(ref) - exact); d > bound+1e-4 {
+				t.Errorf("%v n=%d: quantized dot %g, f32 dot %g: |Δ| %g > bound %g", typ, n, ref, exact, d, bound)
+			}
+		}
+	}
+	// quantizing activations: d = max|x|/127, q = round(x/d)
+	var a Q8Act
+	x := make([]float32, 32)
+	for i := range x {
+		x[i] = float32(i) - 10
+	}
+	a.Quantize(x)
+	if a.D[0] != 21.0/127 || a.Q[31] != 127 || a.Q[0] != int8(math.Round(-10*127/21.0)) {
+		t.Errorf("Quantize: d %g, q %v", a.D[0], a.Q)
 	}
 }
 
@@ -235,6 +384,22 @@ func TestRMSNormSoftmax(t *testing.T) {
 		if math.Abs(float64(p[i])-e[i]/s) > 1e-6 {
 			t.Errorf("softmax[%d] = %g, want %g", i, p[i], e[i]/s)
 		}
+	}
+}
+
+func BenchmarkDotF32(b *testing.B) {
+	x := make([]float32, 4096)
+	y := make([]float32, 4096)
+	b.SetBytes(8 * 4096)
+	for _, impl := range []struct {
+		name string
+		dot  func(a, b []float32) float32
+	}{{"go", dotF32Go}, {"dispatch", DotF32}} {
+		b.Run(impl.name, func(b *testing.B) {
+			for b.Loop() {
+				impl.dot(x, y)
+			}
+		})
 	}
 }
 

@@ -1,0 +1,491 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// Horizontal sum of the 8 lanes of ymm y (whose low half is xmm x) into the
+// low lane of x, using xmm t.
+#define HSUM(y, x, t) \
+	VEXTRACTF128 $1, y, t \
+	VADDPS t, x, x \
+	VHADDPS x, x, x \
+	VHADDPS x, x, x
+
+// func dotF32AVX2(a, b *float32, n int) float32
+// n must be a multiple of 8.
+TEXT ·dotF32AVX2(SB), NOSPLIT, $0-28
+	MOVQ a+0(FP), SI
+	MOVQ b+8(FP), DI
+	MOVQ n+16(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+f32loop32:
+	CMPQ CX, $32
+	JL   f32loop8
+	VMOVUPS (SI), Y4
+	VMOVUPS 32(SI), Y5
+	VMOVUPS 64(SI), Y6
+	VMOVUPS 96(SI), Y7
+	VFMADD231PS (DI), Y4, Y0
+	VFMADD231PS 32(DI), Y5, Y1
+	VFMADD231PS 64(DI), Y6, Y2
+	VFMADD231PS 96(DI), Y7, Y3
+	ADDQ $128, SI
+	ADDQ $128, DI
+	SUBQ $32, CX
+	JMP  f32loop32
+
+f32loop8:
+	CMPQ CX, $8
+	JL   f32done
+	VMOVUPS (SI), Y4
+	VFMADD231PS (DI), Y4, Y0
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP  f32loop8
+
+f32done:
+	VADDPS Y1, Y0, Y0
+	VADDPS Y3, Y2, Y2
+	VADDPS Y2, Y0, Y0
+	HSUM(Y0, X0, X1)
+	VZEROUPPER
+	MOVSS X0, ret+24(FP)
+	RET
+
+// func dotF16AVX2(w *uint16, x *float32, n int) float32
+// n must be a multiple of 8.
+TEXT ·dotF16AVX2(SB), NOSPLIT, $0-28
+	MOVQ w+0(FP), SI
+	MOVQ x+8(FP), DI
+	MOVQ n+16(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+f16loop32:
+	CMPQ CX, $32
+	JL   f16loop8
+	VCVTPH2PS (SI), Y4
+	VCVTPH2PS 16(SI), Y5
+	VCVTPH2PS 32(SI), Y6
+	VCVTPH2PS 48(SI), Y7
+	VFMADD231PS (DI), Y4, Y0
+	VFMADD231PS 32(DI), Y5, Y1
+	VFMADD231PS 64(DI), Y6, Y2
+	VFMADD231PS 96(DI), Y7, Y3
+	ADDQ $64, SI
+	ADDQ $128, DI
+	SUBQ $32, CX
+	JMP  f16loop32
+
+f16loop8:
+	CMPQ CX, $8
+	JL   f16done
+	VCVTPH2PS (SI), Y4
+	VFMADD231PS (DI), Y4, Y0
+	ADDQ $16, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP  f16loop8
+
+f16done:
+	VADDPS Y1, Y0, Y0
+	VADDPS Y3, Y2, Y2
+	VADDPS Y2, Y0, Y0
+	HSUM(Y0, X0, X1)
+	VZEROUPPER
+	MOVSS X0, ret+24(FP)
+	RET
+
+// func dotBF16AVX2(w *uint16, x *float32, n int) float32
+// n must be a multiple of 8.
+TEXT ·dotBF16AVX2(SB), NOSPLIT, $0-28
+	MOVQ w+0(FP), SI
+	MOVQ x+8(FP), DI
+	MOVQ n+16(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+
+bf16loop16:
+	CMPQ CX, $16
+	JL   bf16loop8
+	VPMOVZXWD (SI), Y4
+	VPMOVZXWD 16(SI), Y5
+	VPSLLD $16, Y4, Y4
+	VPSLLD $16, Y5, Y5
+	VFMADD231PS (DI), Y4, Y0
+	VFMADD231PS 32(DI), Y5, Y1
+	ADDQ $32, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP  bf16loop16
+
+bf16loop8:
+	CMPQ CX, $8
+	JL   bf16done
+	VPMOVZXWD (SI), Y4
+	VPSLLD $16, Y4, Y4
+	VFMADD231PS (DI), Y4, Y0
+	ADDQ $16, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP  bf16loop8
+
+bf16done:
+	VADDPS Y1, Y0, Y0
+	HSUM(Y0, X0, X1)
+	VZEROUPPER
+	MOVSS X0, ret+24(FP)
+	RET
+
+// Integer dot of 32 signed bytes in Y(w) and Y(x) into 8 int32 lanes of
+// Y(out) as floats: |w| ·(unsigned) sign(x, w), pairwise to int16, then to
+// int32 with Y15 = int16 ones. Clobbers Y(t1), Y(t2).
+#define I8DOT(w, x, out, t1, t2) \
+	VPABSB w, t1 \
+	VPSIGNB w, x, t2 \
+	VPMADDUBSW t2, t1, out \
+	VPMADDWD Y15, out, out \
+	VCVTDQ2PS out, out
+
+// func dotQ8_0AVX2(w *byte, xq *int8, xd *float32, nb int) float32
+// w holds nb Q8_0 blocks (f16 d, 32 int8); xq/xd the activations quantized
+// to int8 with one f32 scale per 32.
+TEXT ·dotQ8_0AVX2(SB), NOSPLIT, $0-36
+	MOVQ w+0(FP), SI
+	MOVQ xq+8(FP), DI
+	MOVQ xd+16(FP), R8
+	MOVQ nb+24(FP), CX
+	VXORPS Y0, Y0, Y0
+	VPCMPEQW Y15, Y15, Y15
+	VPSRLW $15, Y15, Y15
+
+q8loop:
+	CMPQ CX, $0
+	JLE  q8done
+	MOVWLZX (SI), AX
+	VMOVD AX, X5
+	VCVTPH2PS X5, X5
+	VMULSS (R8), X5, X5
+	VBROADCASTSS X5, Y5
+	VMOVDQU 2(SI), Y6
+	VMOVDQU (DI), Y7
+	I8DOT(Y6, Y7, Y8, Y9, Y10)
+	VFMADD231PS Y5, Y8, Y0
+	ADDQ $34, SI
+	ADDQ $32, DI
+	ADDQ $4, R8
+	DECQ CX
+	JMP  q8loop
+
+q8done:
+	HSUM(Y0, X0, X1)
+	VZEROUPPER
+	MOVSS X0, ret+32(FP)
+	RET
+
+// func dotQ4_0AVX2(w *byte, xq *int8, xd *float32, nb int) float32
+// w holds nb Q4_0 blocks (f16 d, 16 bytes: low nibbles are x[0..15], high
+// nibbles x[16..31], each biased by 8).
+TEXT ·dotQ4_0AVX2(SB), NOSPLIT, $0-36
+	MOVQ w+0(FP), SI
+	MOVQ xq+8(FP), DI
+	MOVQ xd+16(FP), R8
+	MOVQ nb+24(FP), CX
+	VXORPS Y0, Y0, Y0
+	VPCMPEQW Y15, Y15, Y15
+	VPSRLW $15, Y15, Y15
+	MOVL $0x0f0f0f0f, AX
+	VMOVD AX, X14
+	VPBROADCASTD X14, Y14
+	MOVL $0x08080808, AX
+	VMOVD AX, X13
+	VPBROADCASTD X13, Y13
+
+q4loop:
+	CMPQ CX, $0
+	JLE  q4done
+	MOVWLZX (SI), AX
+	VMOVD AX, X5
+	VCVTPH2PS X5, X5
+	VMULSS (R8), X5, X5
+	VBROADCASTSS X5, Y5
+	VMOVDQU 2(SI), X6
+	VPSRLW $4, X6, X7
+	VINSERTI128 $1, X7, Y6, Y6
+	VPAND Y14, Y6, Y6
+	VPSUBB Y13, Y6, Y6
+	VMOVDQU (DI), Y7
+	I8DOT(Y6, Y7, Y8, Y9, Y10)
+	VFMADD231PS Y5, Y8, Y0
+	ADDQ $18, SI
+	ADDQ $32, DI
+	ADDQ $4, R8
+	DECQ CX
+	JMP  q4loop
+
+q4done:
+	HSUM(Y0, X0, X1)
+	VZEROUPPER
+	MOVSS X0, ret+32(FP)
+	RET
+
+// func gemm4x3F32(w *float32, ldw int, x *float32, ldx int, k int, out *[12]float32)
+// out[3i+j] = Σ_k w[i·ldw + k]·x[j·ldx + k] for 4 rows of w and 3 rows of x;
+// k must be a positive multiple of 8.
+TEXT ·gemm4x3F32(SB), NOSPLIT, $0-48
+	MOVQ w+0(FP), SI
+	MOVQ ldw+8(FP), R8
+	SHLQ $2, R8
+	MOVQ x+16(FP), DI
+	MOVQ ldx+24(FP), R9
+	SHLQ $2, R9
+	MOVQ k+32(FP), CX
+	MOVQ out+40(FP), DX
+	LEAQ (SI)(R8*1), R10
+	LEAQ (R10)(R8*1), R11
+	LEAQ (R11)(R8*1), R12
+	LEAQ (DI)(R9*1), R13
+	LEAQ (R13)(R9*1), BX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	XORQ AX, AX
+
+gemmloop:
+	VMOVUPS (DI)(AX*1), Y12
+	VMOVUPS (R13)(AX*1), Y13
+	VMOVUPS (BX)(AX*1), Y14
+	VMOVUPS (SI)(AX*1), Y15
+	VFMADD231PS Y12, Y15, Y0
+	VFMADD231PS Y13, Y15, Y1
+	VFMADD231PS Y14, Y15, Y2
+	VMOVUPS (R10)(AX*1), Y15
+	VFMADD231PS Y12, Y15, Y3
+	VFMADD231PS Y13, Y15, Y4
+	VFMADD231PS Y14, Y15, Y5
+	VMOVUPS (R11)(AX*1), Y15
+	VFMADD231PS Y12, Y15, Y6
+	VFMADD231PS Y13, Y15, Y7
+	VFMADD231PS Y14, Y15, Y8
+	VMOVUPS (R12)(AX*1), Y15
+	VFMADD231PS Y12, Y15, Y9
+	VFMADD231PS Y13, Y15, Y10
+	VFMADD231PS Y14, Y15, Y11
+	ADDQ $32, AX
+	SUBQ $8, CX
+	JNZ  gemmloop
+
+	HSUM(Y0, X0, X12)
+	MOVSS X0, 0(DX)
+	HSUM(Y1, X1, X12)
+	MOVSS X1, 4(DX)
+	HSUM(Y2, X2, X12)
+	MOVSS X2, 8(DX)
+	HSUM(Y3, X3, X12)
+	MOVSS X3, 12(DX)
+	HSUM(Y4, X4, X12)
+	MOVSS X4, 16(DX)
+	HSUM(Y5, X5, X12)
+	MOVSS X5, 20(DX)
+	HSUM(Y6, X6, X12)
+	MOVSS X6, 24(DX)
+	HSUM(Y7, X7, X12)
+	MOVSS X7, 28(DX)
+	HSUM(Y8, X8, X12)
+	MOVSS X8, 32(DX)
+	HSUM(Y9, X9, X12)
+	MOVSS X9, 36(DX)
+	HSUM(Y10, X10, X12)
+	MOVSS X10, 40(DX)
+	HSUM(Y11, X11, X12)
+	MOVSS X11, 44(DX)
+	VZEROUPPER
+	RET
+
+// One row's block of a 4-row quantized dot: Y5 holds the broadcast activation
+// scale, Y4 the 32 activation bytes, Y7 the 32 weight bytes (already
+// unpacked); adds d_w·d_x·Σ w·x to acc. ptr points at the block (its f16 d).
+#define ROWBLOCK(ptr, acc) \
+	MOVWLZX (ptr), AX \
+	VMOVD AX, X6 \
+	VCVTPH2PS X6, X6 \
+	VBROADCASTSS X6, Y6 \
+	VMULPS Y5, Y6, Y6 \
+	I8DOT(Y7, Y4, Y8, Y9, Y10) \
+	VFMADD231PS Y6, Y8, acc
+
+// Unpack the 16 nibble bytes at ptr+2 into 32 signed bytes in Y7.
+#define UNPACKQ4(ptr) \
+	VMOVDQU 2(ptr), X7 \
+	VPSRLW $4, X7, X8 \
+	VINSERTI128 $1, X8, Y7, Y7 \
+	VPAND Y14, Y7, Y7 \
+	VPSUBB Y13, Y7, Y7
+
+// Store the horizontal sums of Y0..Y3 to out[0..3] at DX.
+#define STORE4 \
+	HSUM(Y0, X0, X8) \
+	MOVSS X0, 0(DX) \
+	HSUM(Y1, X1, X8) \
+	MOVSS X1, 4(DX) \
+	HSUM(Y2, X2, X8) \
+	MOVSS X2, 8(DX) \
+	HSUM(Y3, X3, X8) \
+	MOVSS X3, 12(DX)
+
+// func dotQ8_0x4AVX2(w *byte, stride int, xq *int8, xd *float32, nb int, out *[4]float32)
+// Four consecutive Q8_0 rows (stride bytes apart) times one quantized
+// activation vector: the activations are loaded once for the four rows and
+// the four accumulators are independent.
+TEXT ·dotQ8_0x4AVX2(SB), NOSPLIT, $0-48
+	MOVQ w+0(FP), SI
+	MOVQ stride+8(FP), R9
+	MOVQ xq+16(FP), DI
+	MOVQ xd+24(FP), R8
+	MOVQ nb+32(FP), CX
+	MOVQ out+40(FP), DX
+	LEAQ (SI)(R9*1), R10
+	LEAQ (R10)(R9*1), R11
+	LEAQ (R11)(R9*1), R12
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VPCMPEQW Y15, Y15, Y15
+	VPSRLW $15, Y15, Y15
+
+q8x4loop:
+	CMPQ CX, $0
+	JLE  q8x4done
+	VMOVDQU (DI), Y4
+	VBROADCASTSS (R8), Y5
+	VMOVDQU 2(SI), Y7
+	ROWBLOCK(SI, Y0)
+	VMOVDQU 2(R10), Y7
+	ROWBLOCK(R10, Y1)
+	VMOVDQU 2(R11), Y7
+	ROWBLOCK(R11, Y2)
+	VMOVDQU 2(R12), Y7
+	ROWBLOCK(R12, Y3)
+	ADDQ $34, SI
+	ADDQ $34, R10
+	ADDQ $34, R11
+	ADDQ $34, R12
+	ADDQ $32, DI
+	ADDQ $4, R8
+	DECQ CX
+	JMP  q8x4loop
+
+q8x4done:
+	STORE4
+	VZEROUPPER
+	RET
+
+// func dotQ4_0x4AVX2(w *byte, stride int, xq *int8, xd *float32, nb int, out *[4]float32)
+TEXT ·dotQ4_0x4AVX2(SB), NOSPLIT, $0-48
+	MOVQ w+0(FP), SI
+	MOVQ stride+8(FP), R9
+	MOVQ xq+16(FP), DI
+	MOVQ xd+24(FP), R8
+	MOVQ nb+32(FP), CX
+	MOVQ out+40(FP), DX
+	LEAQ (SI)(R9*1), R10
+	LEAQ (R10)(R9*1), R11
+	LEAQ (R11)(R9*1), R12
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VPCMPEQW Y15, Y15, Y15
+	VPSRLW $15, Y15, Y15
+	MOVL $0x0f0f0f0f, AX
+	VMOVD AX, X14
+	VPBROADCASTD X14, Y14
+	MOVL $0x08080808, AX
+	VMOVD AX, X13
+	VPBROADCASTD X13, Y13
+
+q4x4loop:
+	CMPQ CX, $0
+	JLE  q4x4done
+	VMOVDQU (DI), Y4
+	VBROADCASTSS (R8), Y5
+	UNPACKQ4(SI)
+	ROWBLOCK(SI, Y0)
+	UNPACKQ4(R10)
+	ROWBLOCK(R10, Y1)
+	UNPACKQ4(R11)
+	ROWBLOCK(R11, Y2)
+	UNPACKQ4(R12)
+	ROWBLOCK(R12, Y3)
+	ADDQ $18, SI
+	ADDQ $18, R10
+	ADDQ $18, R11
+	ADDQ $18, R12
+	ADDQ $32, DI
+	ADDQ $4, R8
+	DECQ CX
+	JMP  q4x4loop
+
+q4x4done:
+	STORE4
+	VZEROUPPER
+	RET
+
+// func axpyF32AVX2(a float32, x, y *float32, n int)
+// y[i] += a·x[i] for n elements, n a multiple of 8.
+TEXT ·axpyF32AVX2(SB), NOSPLIT, $0-32
+	VBROADCASTSS a+0(FP), Y0
+	MOVQ x+8(FP), SI
+	MOVQ y+16(FP), DI
+	MOVQ n+24(FP), CX
+
+axpyloop32:
+	CMPQ CX, $32
+	JL   axpyloop8
+	VMOVUPS (DI), Y1
+	VMOVUPS 32(DI), Y2
+	VMOVUPS 64(DI), Y3
+	VMOVUPS 96(DI), Y4
+	VFMADD231PS (SI), Y0, Y1
+	VFMADD231PS 32(SI), Y0, Y2
+	VFMADD231PS 64(SI), Y0, Y3
+	VFMADD231PS 96(SI), Y0, Y4
+	VMOVUPS Y1, (DI)
+	VMOVUPS Y2, 32(DI)
+	VMOVUPS Y3, 64(DI)
+	VMOVUPS Y4, 96(DI)
+	ADDQ $128, SI
+	ADDQ $128, DI
+	SUBQ $32, CX
+	JMP  axpyloop32
+
+axpyloop8:
+	CMPQ CX, $8
+	JL   axpydone
+	VMOVUPS (DI), Y1
+	VFMADD231PS (SI), Y0, Y1
+	VMOVUPS Y1, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP  axpyloop8
+
+axpydone:
+	VZEROUPPER
+	RET
