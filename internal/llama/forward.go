@@ -176,9 +176,7 @@ func (s *State) forward(tokens []int, all bool) ([]float32, error) {
 		G, U := s.hGate[:T*c.Hidden], s.hUp[:T*c.Hidden]
 		tensor.MatMul(s.pool, G, L.WGate, xb, T)
 		tensor.MatMul(s.pool, U, L.WUp, xb, T)
-		for i := range G {
-			G[i] = tensor.SiLU(G[i]) * U[i]
-		}
+		tensor.SwiGLUInPlace(G, U)
 		tensor.MatMul(s.pool, xb, L.WDown, G, T)
 		tensor.Add(x, xb)
 	}

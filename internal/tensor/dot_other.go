@@ -21,3 +21,7 @@ func dotQ4_0x4AVX2(w *byte, stride int, xq *int8, xd *float32, nb int, out *[4]f
 }
 
 func axpyF32AVX2(a float32, x, y *float32, n int) { panic("unreachable") }
+
+func expF32AVX2(x *float32, n int)                       { panic("unreachable") }
+func expSubSumAVX2(x *float32, n int, m float32) float32 { panic("unreachable") }
+func siluMulAVX2(gate, up *float32, n int)                   { panic("unreachable") }

@@ -184,14 +184,36 @@ func Softmax(x []float32) {
 		m = max(m, v)
 	}
 	var sum float32
-	for i, v := range x {
-		e := Exp(v - m)
-		x[i] = e
-		sum += e
+	n := 0
+	if useAVX2 {
+		n = len(x) &^ 7
+		if n > 0 {
+			sum = expSubSumAVX2(&x[0], n, m)
+		}
+	}
+	for i := n; i < len(x); i++ {
+		x[i] = Exp(x[i] - m)
+		sum += x[i]
 	}
 	inv := 1 / sum
 	for i := range x {
 		x[i] *= inv
+	}
+}
+
+// SwiGLUInPlace sets g[i] = SiLU(g[i])·u[i], the gated activation of LLaMA's
+// feed-forward block.
+func SwiGLUInPlace(g, u []float32) {
+	u = u[:len(g)]
+	n := 0
+	if useAVX2 {
+		n = len(g) &^ 7
+		if n > 0 {
+			siluMulAVX2(&g[0], &u[0], n)
+		}
+	}
+	for i := n; i < len(g); i++ {
+		g[i] = SiLU(g[i]) * u[i]
 	}
 }
 

@@ -3,18 +3,39 @@ package tensor
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
-// Pool runs data-parallel loops on a fixed set of goroutines, so a forward pass
-// does not start goroutines per token. The calling goroutine is worker 0.
+// Pool runs data-parallel loops on a fixed set of goroutines, so a forward
+// pass starts no goroutines per token. The calling goroutine is worker 0.
+//
+// Decoding one token runs ~50 short loops; waking a parked goroutine for each
+// would cost more than the work, so idle workers spin for a while (spinTime)
+// before they park.
 //
 // A Pool runs one loop at a time; concurrent callers take turns.
 type Pool struct {
 	threads int
 	mu      sync.Mutex
-	work    []chan job
-	wg      sync.WaitGroup
+
+	// the current loop, published by gen
+	task  Task
+	n     int
+	parts int
+	gen   atomic.Uint64
+	left  atomic.Int32 // workers still running the current loop
+
+	workers []*poolWorker
+	closed  atomic.Bool
 }
+
+type poolWorker struct {
+	parked atomic.Bool
+	wake   chan struct{}
+}
+
+// spinTime is how long an idle worker polls for the next loop before parking.
+const spinTime = 100e3 // nanoseconds
 
 // Task is a loop body over a range of indices, run by worker number worker.
 type Task interface {
@@ -27,13 +48,6 @@ type TaskFunc func(worker, lo, hi int)
 // Run calls f.
 func (f TaskFunc) Run(worker, lo, hi int) { f(worker, lo, hi) }
 
-type job struct {
-	task    Task
-	lo, hi  int
-	wg      *sync.WaitGroup
-	workerN int
-}
-
 // NewPool starts a pool of threads workers; threads ≤ 0 means one per core.
 func NewPool(threads int) *Pool {
 	if threads <= 0 {
@@ -41,16 +55,56 @@ func NewPool(threads int) *Pool {
 	}
 	p := &Pool{threads: threads}
 	for w := 1; w < threads; w++ {
-		ch := make(chan job, 1)
-		p.work = append(p.work, ch)
-		go func() {
-			for j := range ch {
-				j.task.Run(j.workerN, j.lo, j.hi)
-				j.wg.Done()
-			}
-		}()
+		pw := &poolWorker{wake: make(chan struct{}, 1)}
+		p.workers = append(p.workers, pw)
+		go p.work(w, pw)
 	}
 	return p
+}
+
+// work is worker w's loop: wait for a new generation, run its part, repeat.
+func (p *Pool) work(w int, pw *poolWorker) {
+	var seen uint64
+	for {
+		gen := p.waitNext(seen, pw)
+		if p.closed.Load() {
+			return
+		}
+		seen = gen
+		if w < p.parts {
+			p.task.Run(w, w*p.n/p.parts, (w+1)*p.n/p.parts)
+		}
+		p.left.Add(-1)
+	}
+}
+
+// waitNext returns the first generation after seen: spinning, then parked.
+func (p *Pool) waitNext(seen uint64, pw *poolWorker) uint64 {
+	start := nanotime()
+	for spins := 0; ; spins++ {
+		if g := p.gen.Load(); g != seen {
+			return g
+		}
+		if spins&63 == 63 {
+			if nanotime()-start > spinTime {
+				break
+			}
+			runtime.Gosched()
+		}
+	}
+	for {
+		pw.parked.Store(true)
+		if g := p.gen.Load(); g != seen {
+			if !pw.parked.CompareAndSwap(true, false) {
+				<-pw.wake // a waker already took the flag: take its token
+			}
+			return g
+		}
+		<-pw.wake
+		if g := p.gen.Load(); g != seen {
+			return g
+		}
+	}
 }
 
 // Threads is the number of workers, the caller included.
@@ -74,22 +128,32 @@ func (p *Pool) RunTask(n int, t Task) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	parts := min(p.threads, n)
-	p.wg.Add(parts - 1)
-	for w := 1; w < parts; w++ {
-		p.work[w-1] <- job{task: t, lo: w * n / parts, hi: (w + 1) * n / parts, wg: &p.wg, workerN: w}
+	p.task, p.n, p.parts = t, n, min(p.threads, n)
+	p.left.Store(int32(len(p.workers)))
+	p.gen.Add(1)
+	for _, pw := range p.workers {
+		if pw.parked.CompareAndSwap(true, false) {
+			pw.wake <- struct{}{}
+		}
 	}
-	t.Run(0, 0, n/parts)
-	p.wg.Wait()
+	t.Run(0, 0, n/p.parts)
+	for spins := 0; p.left.Load() != 0; spins++ {
+		if spins&63 == 63 {
+			runtime.Gosched()
+		}
+	}
+	p.task = nil
 }
 
 // Close stops the workers. The pool must not be used afterwards.
 func (p *Pool) Close() {
-	if p == nil {
+	if p == nil || p.closed.Swap(true) {
 		return
 	}
-	for _, ch := range p.work {
-		close(ch)
+	p.gen.Add(1)
+	for _, pw := range p.workers {
+		if pw.parked.CompareAndSwap(true, false) {
+			pw.wake <- struct{}{}
+		}
 	}
-	p.work = nil
 }

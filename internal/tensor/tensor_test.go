@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -254,6 +255,48 @@ func TestExp(t *testing.T) {
 	}
 	if Exp(float32(math.NaN())) == Exp(float32(math.NaN())) {
 		t.Error("Exp(NaN) is not NaN")
+	}
+}
+
+// The vectorised exponentials of Softmax and SwiGLU equal the scalar ones.
+func TestVectorExp(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 5))
+	for _, n := range []int{1, 7, 8, 9, 64, 100, 1001} {
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = float32(r.NormFloat64() * 30)
+		}
+		x[0] = 200 // a very confident logit
+		p := slices.Clone(x)
+		Softmax(p)
+		var m float64 = -math.MaxFloat64
+		for _, v := range x {
+			m = max(m, float64(v))
+		}
+		var sum float64
+		for _, v := range x {
+			sum += math.Exp(float64(v) - m)
+		}
+		for i, v := range x {
+			if want := math.Exp(float64(v)-m) / sum; math.Abs(float64(p[i])-want) > 2e-7*want+1e-37 {
+				t.Fatalf("n=%d: softmax[%d] = %g, want %g", n, i, p[i], want)
+			}
+		}
+		g, u := slices.Clone(x), make([]float32, n)
+		for i := range u {
+			g[i] /= 5 // a realistic gate range
+			u[i] = float32(r.NormFloat64())
+		}
+		want := make([]float64, n)
+		for i := range g {
+			want[i] = float64(g[i]) / (1 + math.Exp(-float64(g[i]))) * float64(u[i])
+		}
+		SwiGLUInPlace(g, u)
+		for i := range g {
+			if math.Abs(float64(g[i])-want[i]) > 1e-6*math.Abs(want[i])+1e-30 {
+				t.Fatalf("n=%d: SwiGLUInPlace[%d] = %g, want %g", n, i, g[i], want[i])
+			}
+		}
 	}
 }
 
