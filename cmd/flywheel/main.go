@@ -28,6 +28,9 @@ type command struct {
 var commands = []command{
 	{"generate", "continue a prompt with a model, streaming the text", runGenerate},
 	{"info", "describe a model file: architecture, sizes, dtypes, tokenizer", runInfo},
+	{"quantize", "convert a GGUF model's weights to q8_0, q4_0, f16 or bf16", runQuantize},
+	{"bench", "measure prompt and generation tokens/s, like llama-bench", runBench},
+	{"random", "write a GGUF model of a given shape with random weights (for benchmarks)", runRandom},
 }
 
 func main() {
