@@ -8,7 +8,8 @@ import "math"
 // the scale stays f32 here rather than f16).
 type Q8Act struct {
 	Q []int8    // [n]
-	D []float32 // [n/32]
+	D []float32 // [n/32] scales
+	S []float32 // [n/32] d·Σq of each block (Q4_0's bias of 8 comes off with it)
 }
 
 // Quantize fills a with x (len a multiple of 32): d = max|x|/127,
@@ -16,9 +17,9 @@ type Q8Act struct {
 func (a *Q8Act) Quantize(x []float32) {
 	n := len(x)
 	if cap(a.Q) < n {
-		a.Q, a.D = make([]int8, n), make([]float32, n/QK)
+		a.Q, a.D, a.S = make([]int8, n), make([]float32, n/QK), make([]float32, n/QK)
 	}
-	a.Q, a.D = a.Q[:n], a.D[:n/QK]
+	a.Q, a.D, a.S = a.Q[:n], a.D[:n/QK], a.S[:n/QK]
 	for b := range a.D {
 		xs := x[b*QK : (b+1)*QK]
 		var amax float32
@@ -32,9 +33,12 @@ func (a *Q8Act) Quantize(x []float32) {
 			id = 1 / d
 		}
 		q := a.Q[b*QK : (b+1)*QK]
+		var sum int32
 		for j, v := range xs {
 			q[j] = int8(math.Round(float64(v * id)))
+			sum += int32(q[j])
 		}
+		a.S[b] = d * float32(sum)
 	}
 }
 
@@ -64,7 +68,7 @@ func DotQ8Act4(t DType, rows []byte, stride int, a *Q8Act, out *[4]float32) {
 			dotQ8_0x4AVX2(&rows[0], stride, &a.Q[0], &a.D[0], nb, out)
 			return
 		case Q4_0:
-			dotQ4_0x4AVX2(&rows[0], stride, &a.Q[0], &a.D[0], nb, out)
+			dotQ4_0x4AVX2(&rows[0], stride, &a.Q[0], &a.D[0], &a.S[0], nb, out)
 			return
 		}
 	}

@@ -29,7 +29,7 @@ func gemm4x3F32(w *float32, ldw int, x *float32, ldx int, k int, out *[12]float3
 func dotQ8_0x4AVX2(w *byte, stride int, xq *int8, xd *float32, nb int, out *[4]float32)
 
 //go:noescape
-func dotQ4_0x4AVX2(w *byte, stride int, xq *int8, xd *float32, nb int, out *[4]float32)
+func dotQ4_0x4AVX2(w *byte, stride int, xq *int8, xd, xs *float32, nb int, out *[4]float32)
 
 //go:noescape
 func axpyF32AVX2(a float32, x, y *float32, n int)

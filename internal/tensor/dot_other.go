@@ -16,7 +16,7 @@ func dotQ8_0x4AVX2(w *byte, stride int, xq *int8, xd *float32, nb int, out *[4]f
 	panic("unreachable")
 }
 
-func dotQ4_0x4AVX2(w *byte, stride int, xq *int8, xd *float32, nb int, out *[4]float32) {
+func dotQ4_0x4AVX2(w *byte, stride int, xq *int8, xd, xs *float32, nb int, out *[4]float32) {
 	panic("unreachable")
 }
 
