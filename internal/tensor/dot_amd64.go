@@ -33,3 +33,15 @@ func dotQ4_0x4AVX2(w *byte, stride int, xq *int8, xd, xs *float32, nb int, out *
 
 //go:noescape
 func axpyF32AVX2(a float32, x, y *float32, n int)
+
+//go:noescape
+func dequantF16AVX2(dst *float32, src *uint16, n int)
+
+//go:noescape
+func dequantBF16AVX2(dst *float32, src *uint16, n int)
+
+//go:noescape
+func dequantQ8_0AVX2(dst *float32, src *byte, nb int)
+
+//go:noescape
+func dequantQ4_0AVX2(dst *float32, src *byte, nb int)

@@ -517,3 +517,122 @@ axpyloop8:
 axpydone:
 	VZEROUPPER
 	RET
+
+// func dequantF16AVX2(dst *float32, src *uint16, n int)
+// n a multiple of 8.
+TEXT ·dequantF16AVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+
+dqf16loop:
+	CMPQ CX, $8
+	JL   dqf16done
+	VCVTPH2PS (SI), Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $16, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP  dqf16loop
+
+dqf16done:
+	VZEROUPPER
+	RET
+
+// func dequantBF16AVX2(dst *float32, src *uint16, n int)
+// n a multiple of 8.
+TEXT ·dequantBF16AVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+
+dqbf16loop:
+	CMPQ CX, $8
+	JL   dqbf16done
+	VPMOVZXWD (SI), Y0
+	VPSLLD $16, Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $16, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP  dqbf16loop
+
+dqbf16done:
+	VZEROUPPER
+	RET
+
+// Store d·(32 signed bytes in Y1) as 32 floats at DI; Y0 = d broadcast.
+#define DEQ32 \
+	VPMOVSXBD X1, Y2 \
+	VPSRLDQ $8, X1, X3 \
+	VPMOVSXBD X3, Y3 \
+	VEXTRACTI128 $1, Y1, X4 \
+	VPSRLDQ $8, X4, X5 \
+	VPMOVSXBD X4, Y4 \
+	VPMOVSXBD X5, Y5 \
+	VCVTDQ2PS Y2, Y2 \
+	VCVTDQ2PS Y3, Y3 \
+	VCVTDQ2PS Y4, Y4 \
+	VCVTDQ2PS Y5, Y5 \
+	VMULPS Y0, Y2, Y2 \
+	VMULPS Y0, Y3, Y3 \
+	VMULPS Y0, Y4, Y4 \
+	VMULPS Y0, Y5, Y5 \
+	VMOVUPS Y2, (DI) \
+	VMOVUPS Y3, 32(DI) \
+	VMOVUPS Y4, 64(DI) \
+	VMOVUPS Y5, 96(DI)
+
+// func dequantQ8_0AVX2(dst *float32, src *byte, nb int)
+TEXT ·dequantQ8_0AVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ nb+16(FP), CX
+
+dqq8loop:
+	CMPQ CX, $0
+	JLE  dqq8done
+	VPBROADCASTW (SI), X0
+	VCVTPH2PS X0, Y0
+	VMOVDQU 2(SI), Y1
+	DEQ32
+	ADDQ $34, SI
+	ADDQ $128, DI
+	DECQ CX
+	JMP  dqq8loop
+
+dqq8done:
+	VZEROUPPER
+	RET
+
+// func dequantQ4_0AVX2(dst *float32, src *byte, nb int)
+TEXT ·dequantQ4_0AVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ nb+16(FP), CX
+	MOVL $0x0f0f0f0f, AX
+	VMOVD AX, X14
+	VPBROADCASTD X14, Y14
+	MOVL $0x08080808, AX
+	VMOVD AX, X13
+	VPBROADCASTD X13, Y13
+
+dqq4loop:
+	CMPQ CX, $0
+	JLE  dqq4done
+	VPBROADCASTW (SI), X0
+	VCVTPH2PS X0, Y0
+	VMOVDQU 2(SI), X1
+	VPSRLW $4, X1, X2
+	VINSERTI128 $1, X2, Y1, Y1
+	VPAND Y14, Y1, Y1
+	VPSUBB Y13, Y1, Y1
+	DEQ32
+	ADDQ $18, SI
+	ADDQ $128, DI
+	DECQ CX
+	JMP  dqq4loop
+
+dqq4done:
+	VZEROUPPER
+	RET

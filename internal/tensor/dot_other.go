@@ -24,4 +24,9 @@ func axpyF32AVX2(a float32, x, y *float32, n int) { panic("unreachable") }
 
 func expF32AVX2(x *float32, n int)                       { panic("unreachable") }
 func expSubSumAVX2(x *float32, n int, m float32) float32 { panic("unreachable") }
-func siluMulAVX2(gate, up *float32, n int)                   { panic("unreachable") }
+func siluMulAVX2(gate, up *float32, n int)               { panic("unreachable") }
+
+func dequantF16AVX2(dst *float32, src *uint16, n int)  { panic("unreachable") }
+func dequantBF16AVX2(dst *float32, src *uint16, n int) { panic("unreachable") }
+func dequantQ8_0AVX2(dst *float32, src *byte, nb int)  { panic("unreachable") }
+func dequantQ4_0AVX2(dst *float32, src *byte, nb int)  { panic("unreachable") }

@@ -17,6 +17,38 @@ import (
 // every storage type.
 func Dequantize(dst []float32, t DType, src []byte, n int) {
 	dst = dst[:n]
+	if useAVX2 && n >= 8 && dequantizeAVX2(dst, t, src) {
+		return
+	}
+	DequantizeRef(dst, t, src, n)
+}
+
+// dequantizeAVX2 converts len(dst) elements with the SIMD kernels, or
+// reports false for a type or length they do not take.
+func dequantizeAVX2(dst []float32, t DType, src []byte) bool {
+	n := len(dst)
+	switch {
+	case t == F16 && n%8 == 0:
+		_ = src[2*n-1]
+		dequantF16AVX2(&dst[0], (*uint16)(unsafe.Pointer(&src[0])), n)
+	case t == BF16 && n%8 == 0:
+		_ = src[2*n-1]
+		dequantBF16AVX2(&dst[0], (*uint16)(unsafe.Pointer(&src[0])), n)
+	case t == Q8_0:
+		_ = src[n/QK*34-1]
+		dequantQ8_0AVX2(&dst[0], &src[0], n/QK)
+	case t == Q4_0:
+		_ = src[n/QK*18-1]
+		dequantQ4_0AVX2(&dst[0], &src[0], n/QK)
+	default:
+		return false
+	}
+	return true
+}
+
+// DequantizeRef is Dequantize in plain Go: the definition of each type.
+func DequantizeRef(dst []float32, t DType, src []byte, n int) {
+	dst = dst[:n]
 	switch t {
 	case F32:
 		copy(dst, F32s(src[:4*n]))

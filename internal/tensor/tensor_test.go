@@ -204,6 +204,26 @@ func TestMatMulMatchesReference(t *testing.T) {
 	}
 }
 
+// The SIMD dequantizers equal the reference bit for bit.
+func TestDequantizeMatchesReference(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 14))
+	for _, typ := range allTypes {
+		for _, n := range []int{32, 64, 96, 800} {
+			f := make([]float32, n)
+			for i := range f {
+				f[i] = float32(r.NormFloat64())
+			}
+			data := Quantize(nil, typ, f)
+			got, want := make([]float32, n), make([]float32, n)
+			Dequantize(got, typ, data, n)
+			DequantizeRef(want, typ, data, n)
+			if !slices.Equal(got, want) {
+				t.Errorf("%v n=%d: SIMD and reference dequantization differ", typ, n)
+			}
+		}
+	}
+}
+
 // The SIMD dot products equal the plain-Go ones at every length, tails
 // included.
 func TestDotKernelsAllLengths(t *testing.T) {
