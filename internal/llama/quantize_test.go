@@ -1,6 +1,7 @@
 package llama
 
 import (
+	"bytes"
 	"context"
 	"path/filepath"
 	"testing"
@@ -81,4 +82,44 @@ func argmax(v []float32) int {
 		}
 	}
 	return best
+}
+
+// Our quantizer writes the same bytes as llama.cpp's llama-quantize --pure.
+func TestQuantizeMatchesLlamaCpp(t *testing.T) {
+	for _, tc := range []struct {
+		typ tensor.DType
+		ref string
+	}{{tensor.Q8_0, "testdata/tiny-llamacpp-q8_0.gguf"}, {tensor.Q4_0, "testdata/tiny-llamacpp-q4_0.gguf"}} {
+		out := filepath.Join(t.TempDir(), "q.gguf")
+		if _, err := QuantizeGGUF(context.Background(), "testdata/tiny-f32.gguf", out, tc.typ, nil); err != nil {
+			t.Fatal(err)
+		}
+		ours, err := gguf.Open(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref, err := gguf.Open(tc.ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		quantized := 0
+		for i := range ref.Tensors {
+			rt := &ref.Tensors[i]
+			ot, ok := ours.Tensor(rt.Name)
+			if !ok {
+				t.Fatalf("%v: tensor %s missing", tc.typ, rt.Name)
+			}
+			if ot.Type != rt.Type || !bytes.Equal(ours.TensorData(ot), ref.TensorData(rt)) {
+				t.Errorf("%v: tensor %s (%v) differs from llama.cpp's (%v)", tc.typ, rt.Name, ot.Type, rt.Type)
+			}
+			if tensor.DType(rt.Type) == tc.typ {
+				quantized++
+			}
+		}
+		if quantized != 8 { // 7 matrices of the layer and the (tied) embedding
+			t.Errorf("%v: %d tensors of that type in llama.cpp's file", tc.typ, quantized)
+		}
+		ours.Close()
+		ref.Close()
+	}
 }
