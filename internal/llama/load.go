@@ -63,9 +63,17 @@ func Load(path string, opt Options) (*Model, error) {
 	return m, nil
 }
 
-// LoadTokenizer reads a tokenizer from a llama2.c tokenizer.bin or from the
-// vocabulary of a GGUF file.
+// LoadTokenizer reads a tokenizer from the vocabulary of a GGUF file (a
+// vocabulary-only file is enough), a Hugging Face tokenizer.json or model
+// directory, or a llama2.c tokenizer.bin (which must hold vocab tokens when
+// vocab > 0).
 func LoadTokenizer(path string, vocab int) (*tokenizer.Tokenizer, error) {
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return tokenizer.FromHFDir(path)
+	}
+	if strings.HasSuffix(path, ".json") {
+		return tokenizer.FromHFFile(path)
+	}
 	if isLlama2C(path) {
 		return tokenizer.LoadLlama2C(path, vocab)
 	}

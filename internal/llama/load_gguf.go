@@ -271,6 +271,27 @@ func (m ggufMetadata) Bool(key string) (bool, bool) {
 	return v.Bool()
 }
 
+// Bytes reads an integer array whose values all fit a byte (the unigram
+// tokenizer's precompiled_charsmap).
+func (m ggufMetadata) Bytes(key string) ([]byte, bool) {
+	v, ok := m.get(key)
+	if !ok {
+		return nil, false
+	}
+	ints, ok := v.Ints()
+	if !ok {
+		return nil, false
+	}
+	b := make([]byte, len(ints))
+	for i, x := range ints {
+		if x < 0 || x > 255 {
+			return nil, false
+		}
+		b[i] = byte(x)
+	}
+	return b, true
+}
+
 // loadGGUFTokenizer reads the vocabulary of a GGUF file (a model, or a
 // vocabulary-only file with no tensors).
 func loadGGUFTokenizer(path string) (*tokenizer.Tokenizer, error) {

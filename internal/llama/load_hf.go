@@ -7,6 +7,7 @@ import (
 
 	"flywheel/internal/safetensors"
 	"flywheel/internal/tensor"
+	"flywheel/internal/tokenizer"
 )
 
 // hfArchs are the Hugging Face model_type values this engine runs.
@@ -70,7 +71,15 @@ func LoadHF(dir string) (*Model, error) {
 		m.File.Metadata = append(m.File.Metadata, kv)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "tokenizer.json")); err == nil {
-		m.File.Metadata = append(m.File.Metadata, MetaEntry{"tokenizer", "tokenizer.json (not read yet: pass --tokenizer with a GGUF vocabulary)"})
+		// A tokenizer this package cannot read leaves the model usable
+		// with --tokenizer; the reason shows in the metadata.
+		note := "tokenizer.json"
+		if tok, err := tokenizer.FromHFDir(dir); err == nil {
+			m.Tokenizer = tok
+		} else {
+			note = fmt.Sprintf("tokenizer.json not read (%v): pass --tokenizer", err)
+		}
+		m.File.Metadata = append(m.File.Metadata, MetaEntry{"tokenizer", note})
 	}
 	return m, nil
 }

@@ -27,6 +27,7 @@ func (m ggufMeta) Float32s(key string) ([]float32, bool) {
 }
 func (m ggufMeta) Int32s(key string) ([]int32, bool) { v, ok := m[key].([]int32); return v, ok }
 func (m ggufMeta) Bool(key string) (bool, bool)      { v, ok := m[key].(bool); return v, ok }
+func (m ggufMeta) Bytes(key string) ([]byte, bool)   { v, ok := m[key].([]byte); return v, ok }
 func (m ggufMeta) Uint(key string) (uint64, bool) {
 	switch v := m[key].(type) {
 	case uint8:

@@ -28,8 +28,11 @@ func TestFromMetadataErrors(t *testing.T) {
 		want string
 	}{
 		{"no model", func(m fakeMeta) { delete(m, KeyModel) }, "tokenizer.ggml.model is missing"},
-		{"gpt2", func(m fakeMeta) { m[KeyModel] = "gpt2" }, `unsupported tokenizer model "gpt2" (supported: llama)`},
-		{"bert", func(m fakeMeta) { m[KeyModel] = "bert" }, `unsupported tokenizer model "bert"`},
+		{"rwkv", func(m fakeMeta) { m[KeyModel] = "rwkv" }, `unsupported tokenizer model "rwkv" in tokenizer.ggml.model (supported: bert, gpt2, llama, t5)`},
+		{"gpt2 without merges", func(m fakeMeta) { m[KeyModel] = "gpt2" }, "tokenizer.ggml.merges is missing"},
+		{"gpt2 bad merge", func(m fakeMeta) { m[KeyModel], m[KeyMerges] = "gpt2", []string{"ab"} }, `tokenizer.ggml.merges entry 0 "ab"`},
+		{"gpt2 unknown pre", func(m fakeMeta) { m[KeyModel], m[KeyMerges], m[KeyPre] = "gpt2", []string{"a b"}, "tekken" }, `tokenizer.ggml.pre: pre-tokenizer "tekken" is not supported`},
+		{"t5 bad charsmap", func(m fakeMeta) { m[KeyModel], m[KeyCharsmap] = "t5", []byte{9, 0, 0, 0, 1} }, "tokenizer.ggml.precompiled_charsmap: precompiled charsmap declares a 9-byte trie"},
 		{"no tokens", func(m fakeMeta) { delete(m, KeyTokens) }, "tokenizer.ggml.tokens is missing or empty"},
 		{"empty tokens", func(m fakeMeta) { m[KeyTokens] = []string{} }, "tokenizer.ggml.tokens is missing or empty"},
 		{"short scores", func(m fakeMeta) { m[KeyScores] = []float32{0} }, "tokenizer.ggml.scores has 1 entries but tokenizer.ggml.tokens has 4"},

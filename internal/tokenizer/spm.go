@@ -21,8 +21,8 @@ type spm struct {
 	wordsIndependent bool
 }
 
-func newSPM(addSpacePrefix bool) func(t *Tokenizer) model {
-	return func(t *Tokenizer) model {
+func newSPM(addSpacePrefix bool) func(t *Tokenizer) (model, error) {
+	return func(t *Tokenizer) (model, error) {
 		m := &spm{v: &t.vocab, unk: t.unk, addSpacePrefix: addSpacePrefix}
 		for b := range m.byteID {
 			m.byteID[b] = -1
@@ -39,7 +39,7 @@ func newSPM(addSpacePrefix bool) func(t *Tokenizer) model {
 				break
 			}
 		}
-		return m
+		return m, nil
 	}
 }
 
@@ -63,21 +63,7 @@ func parseByteToken(p string) (byte, bool) {
 	return byte(v), true
 }
 
-func (m *spm) render(id int) []byte {
-	p := m.v.pieces[id]
-	switch m.v.types[id] {
-	case TypeNormal:
-		return []byte(strings.ReplaceAll(p, spaceMarker, " "))
-	case TypeByte:
-		if b, ok := parseByteToken(p); ok {
-			return []byte{b}
-		}
-		return nil
-	case TypeUserDefined:
-		return []byte(p)
-	}
-	return nil // control, unknown, unused, undefined
-}
+func (m *spm) render(id int) []byte { return renderSentencePiece(m.v, id) }
 
 // utf8Len is the length of a UTF-8 sequence from its lead byte, by the lead
 // byte's high nibble alone (continuation and invalid bytes count as 1), as
@@ -161,8 +147,10 @@ func (q *bigramQueue) pop() spmBigram {
 // character boundary (a cut can only change ids at the cut).
 const maxSPMChunk = 1 << 30
 
-func (m *spm) encode(text string, afterSpecial bool, out []int) []int {
-	if m.addSpacePrefix && afterSpecial {
+// encode puts the space prefix in front of every fragment: each one starts
+// the input or follows a special token, as in llama.cpp.
+func (m *spm) encode(text string, _ bool, out []int) []int {
+	if m.addSpacePrefix {
 		text = " " + text
 	}
 	s := strings.ReplaceAll(text, " ", spaceMarker)

@@ -48,9 +48,9 @@ type model interface {
 	// kind names the algorithm for humans, e.g. "llama (SentencePiece BPE)".
 	kind() string
 	// encode appends the ids of text, which holds no special tokens, to out.
-	// afterSpecial is true when text starts the input or follows a special
-	// token (SentencePiece puts its space prefix there).
-	encode(text string, afterSpecial bool, out []int) []int
+	// Every text fragment starts the input or follows a special token;
+	// first is true for the one that starts the input.
+	encode(text string, first bool, out []int) []int
 	// render returns the bytes token id stands for in decoded text.
 	render(id int) []byte
 }
@@ -76,9 +76,17 @@ type Tokenizer struct {
 	// the start or right after BOS), undoing SentencePiece's space prefix.
 	stripSpace bool
 
-	specials    []int    // control, unknown and user-defined ids, longest piece first
-	userDefined []int    // the user-defined subset of specials, same order
-	rendered    [][]byte // id → bytes the token decodes to
+	chatTemplate string // the vocabulary's own Jinja chat template, "" when none
+
+	specials    []int // control, unknown and user-defined ids, longest piece first
+	userDefined []int // the user-defined subset of specials, same order
+	// specialStarts holds the first byte of every special piece, and
+	// specialsByPrefix the specials by their first two bytes (one-byte
+	// pieces under their byte alone): an index to find which specials
+	// occur in a text in one pass.
+	specialStarts    [256]bool
+	specialsByPrefix map[uint16][]int
+	rendered         [][]byte // id → bytes the token decodes to
 }
 
 // spec is what a loader hands to build: the vocabulary and its settings, in
@@ -90,7 +98,8 @@ type spec struct {
 
 	bos, eos, unk, pad, eot, eom int // -1: none
 	addBOS, addEOS               bool
-	addSpacePrefix               bool
+	addSpacePrefix               bool // decoding drops the first piece's leading space
+	chatTemplate                 string
 }
 
 // eogNames are control-token texts that end generation in the families we
@@ -101,7 +110,7 @@ var eogNames = []string{
 }
 
 // build makes a Tokenizer from s and an algorithm constructor.
-func build(s spec, newModel func(t *Tokenizer) model) (*Tokenizer, error) {
+func build(s spec, newModel func(t *Tokenizer) (model, error)) (*Tokenizer, error) {
 	n := len(s.pieces)
 	if n == 0 {
 		return nil, fmt.Errorf("tokenizer: vocabulary is empty")
@@ -113,8 +122,9 @@ func build(s spec, newModel func(t *Tokenizer) model) (*Tokenizer, error) {
 			types:  s.types,
 			ids:    make(map[string]int, n),
 		},
-		addBOS: s.addBOS,
-		addEOS: s.addEOS,
+		addBOS:       s.addBOS,
+		addEOS:       s.addEOS,
+		chatTemplate: s.chatTemplate,
 	}
 	if t.scores == nil {
 		t.scores = make([]float32, n)
@@ -171,13 +181,21 @@ func build(s spec, newModel func(t *Tokenizer) model) (*Tokenizer, error) {
 	slices.SortStableFunc(t.specials, func(a, b int) int {
 		return cmp.Compare(len(t.pieces[b]), len(t.pieces[a]))
 	})
+	t.specialsByPrefix = map[uint16][]int{}
 	for _, id := range t.specials {
 		if t.types[id] == TypeUserDefined {
 			t.userDefined = append(t.userDefined, id)
 		}
+		p := t.pieces[id]
+		t.specialStarts[p[0]] = true
+		t.specialsByPrefix[prefixKey(p)] = append(t.specialsByPrefix[prefixKey(p)], id)
 	}
 
-	t.model = newModel(t)
+	m, err := newModel(t)
+	if err != nil {
+		return nil, err
+	}
+	t.model = m
 	t.stripSpace = s.addSpacePrefix
 	t.rendered = make([][]byte, n)
 	for id := range t.rendered {
@@ -268,15 +286,12 @@ func (t *Tokenizer) Encode(text string, addSpecial, parseSpecial bool) []int {
 	if addSpecial && t.addBOS && t.bos >= 0 {
 		out = append(out, t.bos)
 	}
-	afterSpecial := true
-	for _, f := range t.split(text, parseSpecial) {
+	for i, f := range t.split(text, parseSpecial) {
 		if f.id >= 0 {
 			out = append(out, f.id)
-			afterSpecial = true
 			continue
 		}
-		out = t.model.encode(f.text, afterSpecial, out)
-		afterSpecial = false
+		out = t.model.encode(f.text, i == 0, out)
 	}
 	if addSpecial && t.addEOS && t.eos >= 0 {
 		out = append(out, t.eos)
@@ -299,15 +314,8 @@ func (t *Tokenizer) split(text string, parseSpecial bool) []fragment {
 		return nil
 	}
 	frags := []fragment{{text: text, id: -1}}
-	specials := t.userDefined
-	if parseSpecial {
-		specials = t.specials
-	}
-	for _, id := range specials {
+	for _, id := range t.specialsIn(text, parseSpecial) {
 		piece := t.pieces[id]
-		if !strings.Contains(text, piece) {
-			continue // cheap test on the whole input first
-		}
 		var next []fragment
 		for _, f := range frags {
 			if f.id >= 0 {
@@ -333,6 +341,50 @@ func (t *Tokenizer) split(text string, parseSpecial bool) []fragment {
 		frags = next
 	}
 	return frags
+}
+
+// prefixKey is the index key of a piece: its first two bytes, or its one
+// byte (with 0xFF00 set apart from every two-byte key that starts with 0).
+func prefixKey(p string) uint16 {
+	if len(p) == 1 {
+		return 0xFF00 | uint16(p[0])
+	}
+	return uint16(p[0])<<8 | uint16(p[1])
+}
+
+// specialsIn returns the specials (all, or only the user-defined ones)
+// whose text occurs in text, in split order.
+func (t *Tokenizer) specialsIn(text string, parseSpecial bool) []int {
+	var found map[int]bool
+	for i := 0; i < len(text); i++ {
+		if !t.specialStarts[text[i]] {
+			continue
+		}
+		keys := []uint16{0xFF00 | uint16(text[i])}
+		if i+1 < len(text) {
+			keys = append(keys, uint16(text[i])<<8|uint16(text[i+1]))
+		}
+		for _, k := range keys {
+			for _, id := range t.specialsByPrefix[k] {
+				if (parseSpecial || t.types[id] == TypeUserDefined) && strings.HasPrefix(text[i:], t.pieces[id]) {
+					if found == nil {
+						found = map[int]bool{}
+					}
+					found[id] = true
+				}
+			}
+		}
+	}
+	if found == nil {
+		return nil
+	}
+	out := make([]int, 0, len(found))
+	for _, id := range t.specials {
+		if found[id] {
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 // Decode returns the text of ids: the concatenation of their TokenBytes, with
