@@ -249,12 +249,11 @@ func (a *attentionTask) Run(worker, lo, hi int) {
 		}
 		qh := s.q[t*q+h*hd : t*q+(h+1)*hd]
 		base := (h / group) * hd * ctx // this kv head's [HeadDim, ctx] block
-		// scores = Σ_d q[d]·K[d, start:end] / √hd
+		// scores = q·K[:, start:end] / √hd
 		sc := scores[:end-start]
-		clear(sc)
-		for d, qd := range qh {
-			row := base + d*ctx
-			tensor.Axpy(qd*scale, a.keys[row+start:row+end], sc)
+		tensor.GemvT(sc, qh, a.keys[base+start:], ctx)
+		for i := range sc {
+			sc[i] *= scale
 		}
 		tensor.Softmax(sc)
 		// out[d] = Σ_p softmax_p · V[d, p]

@@ -45,3 +45,6 @@ func dequantQ8_0AVX2(dst *float32, src *byte, nb int)
 
 //go:noescape
 func dequantQ4_0AVX2(dst *float32, src *byte, nb int)
+
+//go:noescape
+func gemvTF32AVX2(x *float32, a *float32, lda int, m int, n int, out *float32)

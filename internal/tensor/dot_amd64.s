@@ -636,3 +636,69 @@ dqq4loop:
 dqq4done:
 	VZEROUPPER
 	RET
+
+// func gemvTF32AVX2(x *float32, a *float32, lda int, m int, n int, out *float32)
+// out[p] = Σ_{d<m} x[d]·a[d·lda + p] for p < n, n a multiple of 8: the
+// product of a vector with a row-major m×n block, 32 columns at a time so
+// each loaded row segment feeds four accumulators.
+TEXT ·gemvTF32AVX2(SB), NOSPLIT, $0-48
+	MOVQ x+0(FP), SI
+	MOVQ a+8(FP), DI
+	MOVQ lda+16(FP), R8
+	SHLQ $2, R8
+	MOVQ m+24(FP), R9
+	MOVQ n+32(FP), R10
+	MOVQ out+40(FP), DX
+
+gtblock32:
+	CMPQ R10, $32
+	JL   gtblock8
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVQ DI, R11
+	XORQ CX, CX
+
+gtrow32:
+	VBROADCASTSS (SI)(CX*4), Y8
+	VFMADD231PS (R11), Y8, Y0
+	VFMADD231PS 32(R11), Y8, Y1
+	VFMADD231PS 64(R11), Y8, Y2
+	VFMADD231PS 96(R11), Y8, Y3
+	ADDQ R8, R11
+	INCQ CX
+	CMPQ CX, R9
+	JL   gtrow32
+	VMOVUPS Y0, (DX)
+	VMOVUPS Y1, 32(DX)
+	VMOVUPS Y2, 64(DX)
+	VMOVUPS Y3, 96(DX)
+	ADDQ $128, DI
+	ADDQ $128, DX
+	SUBQ $32, R10
+	JMP  gtblock32
+
+gtblock8:
+	CMPQ R10, $8
+	JL   gtdone
+	VXORPS Y0, Y0, Y0
+	MOVQ DI, R11
+	XORQ CX, CX
+
+gtrow8:
+	VBROADCASTSS (SI)(CX*4), Y8
+	VFMADD231PS (R11), Y8, Y0
+	ADDQ R8, R11
+	INCQ CX
+	CMPQ CX, R9
+	JL   gtrow8
+	VMOVUPS Y0, (DX)
+	ADDQ $32, DI
+	ADDQ $32, DX
+	SUBQ $8, R10
+	JMP  gtblock8
+
+gtdone:
+	VZEROUPPER
+	RET

@@ -30,3 +30,5 @@ func dequantF16AVX2(dst *float32, src *uint16, n int)  { panic("unreachable") }
 func dequantBF16AVX2(dst *float32, src *uint16, n int) { panic("unreachable") }
 func dequantQ8_0AVX2(dst *float32, src *byte, nb int)  { panic("unreachable") }
 func dequantQ4_0AVX2(dst *float32, src *byte, nb int)  { panic("unreachable") }
+
+func gemvTF32AVX2(x *float32, a *float32, lda int, m int, n int, out *float32) { panic("unreachable") }

@@ -220,6 +220,31 @@ func SwiGLUInPlace(g, u []float32) {
 // SiLU returns x·σ(x).
 func SiLU(x float32) float32 { return x / (1 + Exp(-x)) }
 
+// GemvT sets out[p] = Σ_{d<len(x)} x[d]·a[d·lda + p] for p < len(out): a
+// vector times a row-major block of len(x) rows, each len(out) long and lda
+// apart. Attention computes its scores this way against the transposed key
+// cache.
+func GemvT(out, x, a []float32, lda int) {
+	m, n := len(x), len(out)
+	if m == 0 {
+		clear(out)
+		return
+	}
+	_ = a[(m-1)*lda+n-1]
+	done := 0
+	if useAVX2 && n >= 8 {
+		done = n &^ 7
+		gemvTF32AVX2(&x[0], &a[0], lda, m, done, &out[0])
+	}
+	for p := done; p < n; p++ {
+		var s float32
+		for d, xd := range x {
+			s += xd * a[d*lda+p]
+		}
+		out[p] = s
+	}
+}
+
 // Axpy sets y[i] += a·x[i] over len(y) elements.
 func Axpy(a float32, x, y []float32) {
 	x = x[:len(y)]

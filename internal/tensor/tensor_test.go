@@ -341,6 +341,34 @@ func BenchmarkExp(b *testing.B) {
 	})
 }
 
+func TestGemvT(t *testing.T) {
+	r := rand.New(rand.NewPCG(21, 22))
+	for _, m := range []int{1, 8, 48, 64} {
+		for _, n := range []int{1, 7, 8, 31, 32, 33, 100} {
+			lda := n + 5
+			a := make([]float32, m*lda)
+			x := make([]float32, m)
+			for i := range a {
+				a[i] = float32(r.NormFloat64())
+			}
+			for i := range x {
+				x[i] = float32(r.NormFloat64())
+			}
+			out := make([]float32, n)
+			GemvT(out, x, a, lda)
+			for p := range out {
+				var want float64
+				for d := range x {
+					want += float64(x[d]) * float64(a[d*lda+p])
+				}
+				if math.Abs(float64(out[p])-want) > 1e-5*math.Sqrt(float64(m)) {
+					t.Fatalf("m=%d n=%d: out[%d] = %g, want %g", m, n, p, out[p], want)
+				}
+			}
+		}
+	}
+}
+
 func TestAxpy(t *testing.T) {
 	for n := 0; n <= 70; n++ {
 		x, y, want := make([]float32, n), make([]float32, n), make([]float32, n)
