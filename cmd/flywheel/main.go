@@ -31,6 +31,7 @@ var commands = []command{
 	{"quantize", "convert a GGUF model's weights to q8_0, q4_0, f16 or bf16", runQuantize},
 	{"bench", "measure prompt and generation tokens/s, like llama-bench", runBench},
 	{"random", "write a GGUF model of a given shape with random weights (for benchmarks)", runRandom},
+	{"eval", "score outputs against references: BLEU, chrF, TER, ROUGE, SQuAD; paired significance", runEval},
 	{"tokenize", "print the token ids and pieces of a text", runTokenize},
 	{"chat-template", "render a conversation with a model's chat template", runChatTemplate},
 }
