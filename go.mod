@@ -2,9 +2,21 @@ module flywheel
 
 go 1.26.8
 
+require github.com/ardanlabs/jinja v1.8.0
+
+require github.com/ledongthuc/pdf v0.0.0-20260907135840-6c8c28e0e8a0
+
 require (
-	github.com/ardanlabs/jinja v1.8.0
-	golang.org/x/net v0.62.0 // indirect
+	github.com/dustin/go-humanize v1.1.0 // indirect
+	github.com/google/uuid v1.6.0 // indirect
+	github.com/mattn/go-isatty v0.0.24 // indirect
+	github.com/ncruces/go-strftime v1.1.0 // indirect
+	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
+	golang.org/x/net v0.62.0
 	golang.org/x/sys v0.50.0 // indirect
-	golang.org/x/text v0.44.0 // indirect
+	golang.org/x/text v0.44.0
+	modernc.org/libc v1.80.1 // indirect
+	modernc.org/mathutil v1.7.1 // indirect
+	modernc.org/memory v1.12.1 // indirect
+	modernc.org/sqlite v1.62.0
 )

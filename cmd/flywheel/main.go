@@ -34,6 +34,7 @@ var commands = []command{
 	{"eval", "score outputs against references: BLEU, chrF, TER, ROUGE, SQuAD; paired significance", runEval},
 	{"tokenize", "print the token ids and pieces of a text", runTokenize},
 	{"chat-template", "render a conversation with a model's chat template", runChatTemplate},
+	{"data", "validate, convert, clean, dedup, filter, split, mix and describe training data sets", runData},
 }
 
 func main() {
