@@ -61,7 +61,8 @@ func unigramFromSPM(tb testing.TB) *Tokenizer {
 
 // BenchmarkEncodeMixed encodes 1 MB of mixed English and Chinese text with
 // each kind of tokenizer; MB/s is the figure to compare with Hugging Face
-// tokenizers on the same text and vocabulary.
+// tokenizers on the same text and vocabulary, which testdata/hfbench/run.sh
+// does side by side.
 func BenchmarkEncodeMixed(b *testing.B) {
 	text := mixedText(b, 1<<20)
 	for _, c := range []struct {

@@ -2,8 +2,8 @@ package tokenizer
 
 import (
 	"fmt"
+	"math"
 	"strings"
-	"sync"
 )
 
 // bpe is merge-ranked BPE (GPT-2 and its descendants; also the
@@ -33,8 +33,8 @@ type bpe struct {
 	// fragment (ByteLevel add_prefix_space).
 	bytePrefix bool
 
-	merges  map[uint64]bpeMerge // left<<32 | right → rank and result symbol
-	byteSym [256]int32          // byte-level: byte → symbol of its character
+	merges  flatMap[bpeMerge] // pairKey of two symbols → rank and result symbol
+	byteSym [256]int32        // byte-level: byte → symbol of its character
 	// byteID: SentencePiece-style, byte → "<0xNN>" id; byte-level, byte →
 	// any token spelled as its character (an added one where no normal
 	// piece is). -1 when missing.
@@ -47,6 +47,7 @@ type bpe struct {
 	// (for ignoreMerges).
 	rawIDs map[string]int
 	name   string
+	states pool[bpeState] // scratch space (and word cache) of encode calls
 }
 
 type bpeMerge struct{ rank, result int32 }
@@ -70,7 +71,7 @@ func newBPE(merges [][2]string, opt bpeOptions) func(t *Tokenizer) (model, error
 			v: &t.vocab, unk: t.unk, byteLevel: opt.byteLevel, split: opt.pre.split,
 			ignoreMerges: opt.ignoreMerges, metaspace: opt.metaspace,
 			prefixFirst: opt.prefixFirst, prefixAll: opt.prefixAll, bytePrefix: opt.bytePrefix,
-			merges:  make(map[uint64]bpeMerge, len(merges)),
+			merges:  newFlatMap[bpeMerge](len(merges)),
 			extraID: map[string]int32{},
 		}
 		// Symbols are normal pieces: an added token with the same text (as
@@ -113,11 +114,11 @@ func newBPE(merges [][2]string, opt bpeOptions) func(t *Tokenizer) (model, error
 		}
 		for rank, mg := range merges {
 			left, right := m.symbol(mg[0]), m.symbol(mg[1])
-			key := uint64(left)<<32 | uint64(uint32(right))
-			if _, dup := m.merges[key]; dup {
+			key := pairKey(left, right)
+			if _, dup := m.merges.get(key); dup {
 				continue // the first rank wins, as in llama.cpp
 			}
-			m.merges[key] = bpeMerge{rank: int32(rank), result: m.symbol(mg[0] + mg[1])}
+			m.merges.add(key, bpeMerge{rank: int32(rank), result: m.symbol(mg[0] + mg[1])})
 		}
 		if len(t.pieces)+len(m.extra) > 1<<31-1 {
 			return nil, fmt.Errorf("tokenizer: vocabulary and merges too large")
@@ -182,8 +183,8 @@ func (m *bpe) encode(text string, first bool, out []int) []int {
 	if m.bytePrefix && first && !strings.HasPrefix(text, " ") {
 		text = " " + text
 	}
-	st := bpeStatePool.get()
-	defer bpeStatePool.put(st)
+	st := m.states.get()
+	defer m.states.put(st)
 	if m.split == nil {
 		return m.encodeWord(st, text, out)
 	}
@@ -197,16 +198,19 @@ func (m *bpe) encode(text string, first bool, out []int) []int {
 // bpeSymbol is one symbol of a word being merged, linked to its
 // neighbours (-1 at the ends); id < 0 once merged into its left neighbour.
 type bpeSymbol struct {
-	id         int32
-	prev, next int32
-	start, end int32 // byte range in the word
+	id           int32
+	prev, next   int32
+	start, end   int32 // byte range in the word
+	rank, result int32 // mergeScan: the merge with the right neighbour (noMerge: none)
 }
 
-// bpeState is the scratch space of one encode call.
+// bpeState is the scratch space of one encode call; its word cache
+// outlives the call in the model's pool.
 type bpeState struct {
 	runes runes
 	syms  []bpeSymbol
 	q     bpeQueue
+	cache wordCache
 }
 
 // encodeWord merges one word and appends its ids.
@@ -219,6 +223,17 @@ func (m *bpe) encodeWord(st *bpeState, word string, out []int) []int {
 			return append(out, id)
 		}
 	}
+	if ids, ok := st.cache.get(word); ok {
+		return append(out, ids...)
+	}
+	start := len(out)
+	out = m.merge(st, word, out)
+	st.cache.put(word, out[start:])
+	return out
+}
+
+// merge runs the merges over one word and appends the resulting ids.
+func (m *bpe) merge(st *bpeState, word string, out []int) []int {
 	syms := st.syms[:0]
 	if m.byteLevel {
 		for i := 0; i < len(word); i++ {
@@ -256,25 +271,46 @@ func (m *bpe) rank(a, b int32) (bpeMerge, bool) {
 	if a < 0 || b < 0 {
 		return bpeMerge{}, false
 	}
-	mg, ok := m.merges[uint64(a)<<32|uint64(uint32(b))]
-	return mg, ok
+	return m.merges.get(pairKey(a, b))
 }
 
-// mergeScan merges a short word by scanning for the best pair each round.
+// mergeScan merges a short word by scanning for the best pair each round;
+// each symbol keeps the merge with its right neighbour, so a round asks the
+// merge table only about the two pairs the last merge changed.
 func (m *bpe) mergeScan(syms []bpeSymbol) {
+	for i := range syms {
+		m.pairRight(syms, int32(i))
+	}
 	for {
-		best, bestRank := int32(-1), int32(0)
-		var bestResult int32
-		for i := int32(0); syms[i].next != -1; i = syms[i].next {
-			j := syms[i].next
-			if mg, ok := m.rank(syms[i].id, syms[j].id); ok && (best < 0 || mg.rank < bestRank) {
-				best, bestRank, bestResult = i, mg.rank, mg.result
+		best := int32(-1)
+		for i := int32(0); i != -1; i = syms[i].next {
+			if syms[i].rank != noMerge && (best < 0 || syms[i].rank < syms[best].rank) {
+				best = i
 			}
 		}
 		if best < 0 {
 			return
 		}
-		mergeRight(syms, best, bestResult)
+		mergeRight(syms, best, syms[best].result)
+		m.pairRight(syms, best)
+		if prev := syms[best].prev; prev >= 0 {
+			m.pairRight(syms, prev)
+		}
+	}
+}
+
+// noMerge is the rank of a pair that does not merge.
+const noMerge = int32(math.MaxInt32)
+
+// pairRight records in symbol i its merge with its right neighbour.
+func (m *bpe) pairRight(syms []bpeSymbol, i int32) {
+	s := &syms[i]
+	s.rank = noMerge
+	if s.next < 0 {
+		return
+	}
+	if mg, ok := m.rank(s.id, syms[s.next].id); ok {
+		s.rank, s.result = mg.rank, mg.result
 	}
 }
 
@@ -452,17 +488,3 @@ func renderSentencePiece(v *vocab, id int) []byte {
 	}
 	return nil
 }
-
-// pool is a typed sync.Pool of scratch values.
-type pool[T any] struct{ p sync.Pool }
-
-func (p *pool[T]) get() *T {
-	if v := p.p.Get(); v != nil {
-		return v.(*T)
-	}
-	return new(T)
-}
-
-func (p *pool[T]) put(v *T) { p.p.Put(v) }
-
-var bpeStatePool pool[bpeState]

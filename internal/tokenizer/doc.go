@@ -52,5 +52,9 @@
 // conversation into prompt and response so that fine-tuning masks the loss
 // on exactly the text serving would have prompted with.
 //
-// A Tokenizer is immutable once built and safe for concurrent use.
+// Encoding keeps its scratch space in per-model pools; there, the
+// encoders that cut text into words (byte-level BPE, SentencePiece BPE,
+// WordPiece) remember the ids of the words they have tokenized, so a word
+// that recurs costs one lookup. A Tokenizer is immutable once built and
+// safe for concurrent use.
 package tokenizer

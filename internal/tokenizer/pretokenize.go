@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // A pre-tokenizer cuts text into words before BPE merges within each word.
@@ -257,14 +258,22 @@ func llama3Word(s *runes, p, b, digits int) int {
 }
 
 // sequence applies splitters one after the other, each to every word of the
-// one before (llama.cpp applies a list of regexes this way).
+// one before (llama.cpp applies a list of regexes this way). The words flow
+// from step to step as they are found, through one closure per step made
+// once per call.
 func sequence(steps ...splitFunc) splitFunc {
 	if len(steps) == 1 {
 		return steps[0]
 	}
-	first, rest := steps[0], sequence(steps[1:]...)
 	return func(s *runes, a, b int, emit func(a, b int)) {
-		first(s, a, b, func(x, y int) { rest(s, x, y, emit) })
+		// into[i] hands a word of step i to step i+1 (the last, to emit).
+		into := make([]func(a, b int), len(steps))
+		into[len(steps)-1] = emit
+		for i := len(steps) - 2; i >= 0; i-- {
+			step, next := steps[i+1], into[i+1]
+			into[i] = func(x, y int) { step(s, x, y, next) }
+		}
+		steps[0](s, a, b, into[0])
 	}
 }
 
@@ -377,18 +386,56 @@ var deepseekLetters = []runeRange{
 	{0x10C80, 0x10CB2}, {0x10CC0, 0x10CF2}, {0x118A0, 0x118DF}, {0x1E900, 0x1E943},
 }
 
-// deepseekPunct is the class of \s?[!-/:-~！-／：-～‘-‟　-。]+. U+3000 is
+// deepseekPuncts is the class of \s?[!-/:-~！-／：-～‘-‟　-。]+. U+3000 is
 // whitespace, which llama.cpp hides from this class, so the last range
 // starts at U+3001.
-var deepseekPunct = []runeRange{
+var deepseekPuncts = []runeRange{
 	{'!', '/'}, {':', '~'}, {0x2018, 0x201F}, {0x3001, 0x3002}, {0xFF01, 0xFF0F}, {0xFF1A, 0xFF5E},
 }
 
-func isDeepseekLetter(r rune) bool { return inRanges(r, deepseekLetters) }
-func isDeepseekPunct(r rune) bool  { return inRanges(r, deepseekPunct) }
+// deepseekSet flags the character sets of DeepSeek-LLM's regexes that a
+// character belongs to.
+type deepseekSet uint8
 
-// isDeepseekCJK is [一-龥ࠀ-一가-퟿] (U+0800–U+9FA5 and Hangul), whitespace
-// excepted as in llama.cpp.
-func isDeepseekCJK(r rune) bool {
-	return (r >= 0x0800 && r <= 0x9FA5 || r >= 0xAC00 && r <= 0xD7FF) && classOf(r) != classSpace
+const (
+	deepseekLetter deepseekSet = 1 << iota
+	deepseekPunct
+	deepseekCJK
+)
+
+// deepseekBMP holds the sets of every character below U+10000, built on
+// first use; the splitters ask about every character of the text.
+var deepseekBMP = sync.OnceValue(func() []deepseekSet {
+	t := make([]deepseekSet, 0x10000)
+	for r := range rune(0x10000) {
+		t[r] = deepseekSetsOf(r)
+	}
+	return t
+})
+
+func deepseekSetsOf(r rune) deepseekSet {
+	var set deepseekSet
+	if inRanges(r, deepseekLetters) {
+		set |= deepseekLetter
+	}
+	if inRanges(r, deepseekPuncts) {
+		set |= deepseekPunct
+	}
+	// [一-龥ࠀ-一가-퟿] (U+0800–U+9FA5 and Hangul), whitespace excepted as in
+	// llama.cpp.
+	if (r >= 0x0800 && r <= 0x9FA5 || r >= 0xAC00 && r <= 0xD7FF) && classOf(r) != classSpace {
+		set |= deepseekCJK
+	}
+	return set
 }
+
+func inDeepseekSet(r rune, set deepseekSet) bool {
+	if r >= 0 && r < 0x10000 {
+		return deepseekBMP()[r]&set != 0
+	}
+	return deepseekSetsOf(r)&set != 0
+}
+
+func isDeepseekLetter(r rune) bool { return inDeepseekSet(r, deepseekLetter) }
+func isDeepseekPunct(r rune) bool  { return inDeepseekSet(r, deepseekPunct) }
+func isDeepseekCJK(r rune) bool    { return inDeepseekSet(r, deepseekCJK) }

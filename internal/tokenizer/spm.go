@@ -19,6 +19,7 @@ type spm struct {
 	// "▁" (true of SentencePiece vocabularies trained to split on
 	// whitespace), so no merge can cross the start of a word.
 	wordsIndependent bool
+	states           pool[spmState] // scratch space (and word cache) of encode calls
 }
 
 func newSPM(addSpacePrefix bool) func(t *Tokenizer) (model, error) {
@@ -177,7 +178,8 @@ func (m *spm) encode(text string, _ bool, out []int) []int {
 // can span such a cut (see wordsIndependent), so the ids are the same and
 // the queue stays small.
 func (m *spm) encodeChunk(s string, out []int) []int {
-	var st spmState
+	st := m.states.get()
+	defer m.states.put(st)
 	if !m.wordsIndependent {
 		return st.merge(m, s, out)
 	}
@@ -186,19 +188,32 @@ func (m *spm) encodeChunk(s string, out []int) []int {
 		n := min(utf8Len(s[i]), len(s)-i)
 		marker := s[i:i+n] == spaceMarker
 		if marker && !prevMarker && i > start {
-			out = st.merge(m, s[start:i], out)
+			out = st.mergeWord(m, s[start:i], out)
 			start = i
 		}
 		prevMarker = marker
 		i += n
 	}
-	return st.merge(m, s[start:], out)
+	return st.mergeWord(m, s[start:], out)
 }
 
-// spmState is the scratch space of one merge session, reused from word to word.
+// spmState is the scratch space of one encode call, reused from word to
+// word; its word cache outlives the call in the model's pool.
 type spmState struct {
-	syms []spmSymbol
-	q    bigramQueue
+	syms  []spmSymbol
+	q     bigramQueue
+	cache wordCache
+}
+
+// mergeWord is merge for one word, remembered in the word cache.
+func (st *spmState) mergeWord(m *spm, word string, out []int) []int {
+	if ids, ok := st.cache.get(word); ok {
+		return append(out, ids...)
+	}
+	start := len(out)
+	out = st.merge(m, word, out)
+	st.cache.put(word, out[start:])
+	return out
 }
 
 // merge runs the merges over s and appends the resulting ids to out.

@@ -22,9 +22,8 @@ type unigram struct {
 	addPrefix, mergeSpaces bool
 	charsmap               *charsmap // precompiled normalization, nil when none
 
-	prefixes   map[string]bool // every prefix of every matchable piece: true when it is a piece
+	pieces     pieceTrie // the pieces a text may be cut into
 	unkScore   float64
-	maxLen     int
 	userScores bool // user-defined pieces score 0 (llama.cpp)
 }
 
@@ -39,8 +38,9 @@ func newUnigram(opt unigramOptions) func(t *Tokenizer) (model, error) {
 		m := &unigram{
 			v: &t.vocab, unk: t.unk, byteFallback: opt.byteFallback,
 			addPrefix: opt.addPrefix, mergeSpaces: opt.mergeSpaces, charsmap: opt.charsmap,
-			prefixes: map[string]bool{}, userScores: true,
+			userScores: true,
 		}
+		var matchable []string
 		minScore := math.Inf(1)
 		for id, p := range t.pieces {
 			tt := t.types[id]
@@ -50,14 +50,9 @@ func newUnigram(opt unigramOptions) func(t *Tokenizer) (model, error) {
 			if p == "" || !(tt == TypeNormal || tt == TypeUserDefined || tt == TypeUnused) {
 				continue
 			}
-			m.maxLen = max(m.maxLen, len(p))
-			for i := 1; i < len(p); i++ {
-				if _, ok := m.prefixes[p[:i]]; !ok {
-					m.prefixes[p[:i]] = false
-				}
-			}
-			m.prefixes[p] = true
+			matchable = append(matchable, p)
 		}
+		m.pieces = newPieceTrie(matchable, t.ids)
 		if math.IsInf(minScore, 1) {
 			minScore = 0
 		}
@@ -129,24 +124,24 @@ func (m *unigram) encode(text string, _ bool, out []int) []int {
 		}
 		charLen := min(utf8Len(s[i]), n-i)
 		single := false
-		for j := i + 1; j <= n && j-i <= m.maxLen; j++ {
-			isPiece, ok := m.prefixes[s[i:j]]
-			if !ok {
+		for node, j := int32(0), i; j < n; j++ {
+			var ok bool
+			if node, ok = m.pieces.next(node, s[j]); !ok {
 				break
 			}
-			if !isPiece {
+			id := m.pieces.id[node]
+			if id < 0 {
 				continue
 			}
-			id := m.v.ids[s[i:j]]
 			score := float64(m.v.scores[id])
 			if m.userScores && m.v.types[id] == TypeUserDefined {
 				score = 0
 			}
-			if j-i == charLen {
+			if j+1-i == charLen {
 				single = true
 			}
-			if cand := best[i].score + score; cand > best[j].score {
-				best[j] = unigramBest{score: cand, from: int32(i), id: int32(id)}
+			if cand := best[i].score + score; cand > best[j+1].score {
+				best[j+1] = unigramBest{score: cand, from: int32(i), id: id}
 			}
 		}
 		if !single {
@@ -190,4 +185,43 @@ func reverse(s []int) {
 	for i, j := 0, len(s)-1; i < j; i, j = i+1, j-1 {
 		s[i], s[j] = s[j], s[i]
 	}
+}
+
+// pieceTrie holds pieces byte by byte, so that the lattice finds every
+// piece that starts at a position in one walk over the text that follows.
+type pieceTrie struct {
+	edges flatMap[int32] // pairKey(node, byte) → child node; the root is node 0
+	id    []int32        // node → id of the piece that ends there, or -1
+}
+
+// newPieceTrie builds the trie of pieces; ids gives each piece's id.
+func newPieceTrie(pieces []string, ids map[string]int) pieceTrie {
+	// Number the nodes with a Go map first, so that the flat map gets
+	// exactly the room it needs (a smaller table stays in cache).
+	edges := map[uint64]int32{}
+	t := pieceTrie{id: []int32{-1}}
+	for _, p := range pieces {
+		node := int32(0)
+		for i := 0; i < len(p); i++ {
+			key := pairKey(node, int32(p[i]))
+			child, ok := edges[key]
+			if !ok {
+				child = int32(len(t.id))
+				edges[key] = child
+				t.id = append(t.id, -1)
+			}
+			node = child
+		}
+		t.id[node] = int32(ids[p])
+	}
+	t.edges = newFlatMap[int32](len(edges))
+	for key, child := range edges {
+		t.edges.add(key, child)
+	}
+	return t
+}
+
+// next follows the edge of byte b from node.
+func (t *pieceTrie) next(node int32, b byte) (int32, bool) {
+	return t.edges.get(pairKey(node, int32(b)))
 }

@@ -25,6 +25,7 @@ type wordPiece struct {
 	startPrefix, contPrefix string
 	maxChars                int // words of more characters are unknown (BERT: 100)
 	maxPieceLen             int // bytes of the longest piece, bounding the search
+	states                  pool[wordPieceState]
 }
 
 // wordPieceOptions configure newWordPiece.
@@ -76,22 +77,32 @@ func (m *wordPiece) render(id int) []byte {
 }
 
 func (m *wordPiece) encode(text string, _ bool, out []int) []int {
-	var word []byte
+	st := m.states.get()
+	defer m.states.put(st)
+	word := st.word[:0]
 	flush := func() {
 		if len(word) > 0 {
-			out = m.encodeWord(string(word), out)
+			out = m.encodeWord(st, word, out)
 			word = word[:0]
 		}
 	}
+	var chars [4]rune
 	for _, r := range text {
 		switch {
+		case r >= 0x4E00 && r <= 0x9FFF:
+			// The common CJK ideographs (most of Chinese text) have no
+			// case, accent or decomposition: each is a word as it is.
+			flush()
+			word = utf8.AppendRune(word, r)
+			flush()
+			continue
 		case r == 0 || r == utf8.RuneError || isBertControl(r):
 			continue
-		case unicode.IsSpace(r):
+		case isBertSpace(r):
 			flush()
 			continue
 		}
-		for _, c := range m.normalize(r) {
+		for _, c := range m.normalize(chars[:0], r) {
 			if isBertPunct(c) || isCJKIdeograph(c) {
 				flush()
 				word = utf8.AppendRune(word, c)
@@ -102,46 +113,70 @@ func (m *wordPiece) encode(text string, _ bool, out []int) []int {
 		}
 	}
 	flush()
+	st.word = word
 	return out
 }
 
-// normalize lowercases and strips accents from one character as the
-// vocabulary asks; the result may be empty (a lone mark) or longer.
-func (m *wordPiece) normalize(r rune) []rune {
-	if !m.stripAccents {
-		if m.lowercase {
-			r = unicode.ToLower(r)
+// wordPieceState is the scratch space of one encode call; its word cache
+// outlives the call in the model's pool.
+type wordPieceState struct {
+	word, key []byte
+	cache     wordCache
+}
+
+// normalize appends the characters r becomes, lowercased and stripped of
+// accents as the vocabulary asks: none (a lone mark), one or more.
+func (m *wordPiece) normalize(dst []rune, r rune) []rune {
+	if r < utf8.RuneSelf { // no accents or marks in ASCII
+		if m.lowercase && 'A' <= r && r <= 'Z' {
+			r += 'a' - 'A'
 		}
-		return []rune{r}
+		return append(dst, r)
 	}
-	var rs []rune
+	start := len(dst)
 	switch {
+	case !m.stripAccents:
+		dst = append(dst, r)
 	case unicode.Is(unicode.Mn, r):
-		return nil
+		return dst
 	case r >= hangulBase && r < hangulBase+hangulCount:
-		rs = decomposeHangul(r)
+		dst = appendHangul(dst, r)
 	default:
 		if s, ok := foldAccent(r); ok {
-			rs = []rune(s)
+			for _, c := range s {
+				dst = append(dst, c)
+			}
 		} else {
-			rs = []rune{r}
+			dst = append(dst, r)
 		}
 	}
 	if m.lowercase {
-		for i, c := range rs {
-			rs[i] = unicode.ToLower(c)
+		for i := start; i < len(dst); i++ {
+			dst[i] = unicode.ToLower(dst[i])
 		}
 	}
-	return rs
+	return dst
 }
 
 // encodeWord appends the pieces of one word.
-func (m *wordPiece) encodeWord(word string, out []int) []int {
-	if utf8.RuneCountInString(word) > m.maxChars {
+func (m *wordPiece) encodeWord(st *wordPieceState, word []byte, out []int) []int {
+	if ids, ok := st.cache.get(string(word)); ok {
+		return append(out, ids...)
+	}
+	start := len(out)
+	out = m.matchPieces(st, word, out)
+	st.cache.put(string(word), out[start:])
+	return out
+}
+
+// matchPieces appends the longest pieces of word from left to right, or
+// the unknown token when a part matches none.
+func (m *wordPiece) matchPieces(st *wordPieceState, word []byte, out []int) []int {
+	if utf8.RuneCount(word) > m.maxChars {
 		return m.appendUnknown(out)
 	}
 	start := len(out)
-	var key []byte
+	key := st.key
 	for i := 0; i < len(word); {
 		prefix := m.contPrefix
 		if i == 0 {
@@ -160,9 +195,11 @@ func (m *wordPiece) encodeWord(word string, out []int) []int {
 			}
 		}
 		if !found {
-			return m.appendUnknown(out[:start])
+			out = m.appendUnknown(out[:start])
+			break
 		}
 	}
+	st.key = key
 	return out
 }
 
@@ -176,10 +213,18 @@ func (m *wordPiece) appendUnknown(out []int) []int {
 // isBertControl is a control character that BERT's text cleaning drops:
 // category C except tab, newline and carriage return (whitespace there).
 func isBertControl(r rune) bool {
-	if r == '\t' || r == '\n' || r == '\r' {
-		return false
+	if r < utf8.RuneSelf {
+		return r < ' ' && r != '\t' && r != '\n' && r != '\r' || r == 0x7F
 	}
 	return unicode.In(r, unicode.Cc, unicode.Cf, unicode.Co, unicode.Cs)
+}
+
+// isBertSpace is whitespace, which separates words.
+func isBertSpace(r rune) bool {
+	if r < utf8.RuneSelf {
+		return r == ' ' || '\t' <= r && r <= '\r'
+	}
+	return unicode.IsSpace(r)
 }
 
 // isBertPunct is punctuation as BERT splits it: every ASCII non-alphanumeric
@@ -223,13 +268,14 @@ const (
 	jamoVCount, jamoTCount = 21, 28
 )
 
-func decomposeHangul(r rune) []rune {
+// appendHangul appends the jamo of a Hangul syllable.
+func appendHangul(dst []rune, r rune) []rune {
 	s := r - hangulBase
 	l := jamoL + s/(jamoVCount*jamoTCount)
 	v := jamoV + s%(jamoVCount*jamoTCount)/jamoTCount
 	t := jamoT + s%jamoTCount
 	if t == jamoT {
-		return []rune{l, v}
+		return append(dst, l, v)
 	}
-	return []rune{l, v, t}
+	return append(dst, l, v, t)
 }
