@@ -25,8 +25,10 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	switch args[0] {
 	case "metric":
 		return runEvalMetric(ctx, args[1:], stdout, stderr)
+	case "retrieval":
+		return runEvalRetrieval(ctx, args[1:], stdout, stderr)
 	}
-	return fmt.Errorf("eval: unknown subcommand %q: use metric", args[0])
+	return fmt.Errorf("eval: unknown subcommand %q: use metric or retrieval", args[0])
 }
 
 // metricFlags are the settings of `flywheel eval metric`, named after

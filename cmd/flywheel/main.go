@@ -35,6 +35,8 @@ var commands = []command{
 	{"tokenize", "print the token ids and pieces of a text", runTokenize},
 	{"chat-template", "render a conversation with a model's chat template", runChatTemplate},
 	{"data", "validate, convert, clean, dedup, filter, split, mix and describe training data sets", runData},
+	{"ingest", "add files (.txt, .md, .html, .jsonl) to a collection: chunk, store and index them", runIngest},
+	{"search", "find the passages of a collection that match a query, with why they score", runSearch},
 }
 
 func main() {
