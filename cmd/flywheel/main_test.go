@@ -8,19 +8,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"flywheel/internal/refdata"
 )
 
-func sharedData(t testing.TB, rel string) string {
-	t.Helper()
-	p := filepath.Join("..", "..", "..", "shared", "testdata", rel)
-	if _, err := os.Stat(p); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("reference data missing: %s: %v", p, err)
-		}
-		t.Skipf("reference data missing: %s", p)
-	}
-	return p
-}
+func sharedData(t testing.TB, rel string) string { return refdata.Path(t, rel) }
 
 // flywheel runs the command line in-process and returns stdout and stderr.
 func flywheel(t *testing.T, args ...string) (string, string, error) {

@@ -3,26 +3,15 @@ package generate
 import (
 	"context"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"flywheel/internal/llama"
+	"flywheel/internal/refdata"
 	"flywheel/internal/tensor"
 )
 
-func sharedData(t testing.TB, rel string) string {
-	t.Helper()
-	p := filepath.Join("..", "..", "..", "shared", "testdata", rel)
-	if _, err := os.Stat(p); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("reference data missing: %s: %v", p, err)
-		}
-		t.Skipf("reference data missing: %s", p)
-	}
-	return p
-}
+func sharedData(t testing.TB, rel string) string { return refdata.Path(t, rel) }
 
 func stories(t testing.TB) *llama.Model {
 	m, err := llama.Load(sharedData(t, "models/stories260K/stories260K.bin"),
