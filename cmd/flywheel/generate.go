@@ -31,6 +31,7 @@ func runGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		ctxLen    = fs.Int("ctx", 0, "context length in tokens (0: the model's, at most 4096)")
 		asJSON    = fs.Bool("json", false, "print one JSON object with ids, text, logprobs and timings instead of streaming")
 		noBOS     = fs.Bool("no-bos", false, "do not add the beginning-of-sequence token")
+		loraPath  = fs.String("lora", "", "apply a LoRA adapter at run time: a PEFT `directory` or a GGUF LoRA file")
 		stops     stringList
 	)
 	fs.Var(&stops, "stop", "stop before this `string` (repeatable)")
@@ -61,6 +62,15 @@ func runGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		*ctxLen = min(m.Config.ContextLen, 4096)
 	}
 	state := m.NewState(*ctxLen, pool)
+	if *loraPath != "" {
+		a, err := m.LoadAdapter(*loraPath)
+		if err != nil {
+			return err
+		}
+		if err := state.SetAdapter(a); err != nil {
+			return err
+		}
+	}
 
 	ids := m.Tokenizer.Encode(*prompt, !*noBOS, false)
 	if len(ids) == 0 {

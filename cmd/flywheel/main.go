@@ -27,6 +27,8 @@ type command struct {
 
 var commands = []command{
 	{"generate", "continue a prompt with a model, streaming the text", runGenerate},
+	{"tune", "fine-tune a model on a data set: LoRA (or full) SFT with AdamW, checkpoints, metrics", runTune},
+	{"merge", "fold a LoRA adapter into a model's weights and write a GGUF", runMerge},
 	{"info", "describe a model file: architecture, sizes, dtypes, tokenizer", runInfo},
 	{"quantize", "convert a GGUF model's weights to q8_0, q4_0, f16 or bf16", runQuantize},
 	{"bench", "measure prompt and generation tokens/s, like llama-bench", runBench},

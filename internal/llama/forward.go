@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"flywheel/internal/lora"
 	"flywheel/internal/tensor"
 )
 
@@ -31,6 +32,7 @@ type State struct {
 	scores     []float32 // [threads, ctx] attention weights per worker
 	invFreq    []float64 // [RopeDims/2] θ_i = base^(−2i/RopeDims)
 	attn       attentionTask
+	lora       loraHook // an adapter applied after each projection (forward_lora.go)
 }
 
 // NewState makes a sequence with room for ctx positions (≤ 0: the model's
@@ -135,6 +137,9 @@ func (s *State) forward(tokens []int, all bool) ([]float32, error) {
 		tensor.MatMul(s.pool, Q, L.Wq, xb, T)
 		tensor.MatMul(s.pool, K, L.Wk, xb, T)
 		tensor.MatMul(s.pool, V, L.Wv, xb, T)
+		s.adapt(l, lora.Q, Q, xb, T)
+		s.adapt(l, lora.K, K, xb, T)
+		s.adapt(l, lora.V, V, xb, T)
 		if c.QKVBias {
 			addBias(Q, L.Bq, T)
 			addBias(K, L.Bk, T)
@@ -164,6 +169,7 @@ func (s *State) forward(tokens []int, all bool) ([]float32, error) {
 
 		// x += att·Woᵀ
 		tensor.MatMul(s.pool, xb, L.Wo, s.att[:T*q], T)
+		s.adapt(l, lora.O, xb, s.att[:T*q], T)
 		if c.OBias {
 			addBias(xb, L.Bo, T)
 		}
@@ -176,8 +182,11 @@ func (s *State) forward(tokens []int, all bool) ([]float32, error) {
 		G, U := s.hGate[:T*c.Hidden], s.hUp[:T*c.Hidden]
 		tensor.MatMul(s.pool, G, L.WGate, xb, T)
 		tensor.MatMul(s.pool, U, L.WUp, xb, T)
+		s.adapt(l, lora.Gate, G, xb, T)
+		s.adapt(l, lora.Up, U, xb, T)
 		tensor.SwiGLUInPlace(G, U)
 		tensor.MatMul(s.pool, xb, L.WDown, G, T)
+		s.adapt(l, lora.Down, xb, G, T)
 		tensor.Add(x, xb)
 	}
 	s.pos += T
