@@ -25,6 +25,9 @@ type benchJSON struct {
 }
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "ann" {
+		return runBenchANN(ctx, args[1:], stdout, stderr)
+	}
 	fs := newFlags("bench", stderr)
 	model := fs.String("model", "", "model `path`")
 	nPrompt := fs.Int("p", 128, "prompt tokens processed as one batch (0: skip)")
