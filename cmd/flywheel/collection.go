@@ -12,17 +12,22 @@ import (
 	"sync"
 
 	"flywheel/internal/chunk"
+	"flywheel/internal/embed"
 	"flywheel/internal/index"
 	"flywheel/internal/retrieve"
 	"flywheel/internal/store"
 )
 
 // collection is an open collection: its records in the store and its BM25
-// index, kept at the store's generation.
+// index, kept at the store's generation; with an embedding model (see
+// openVectors), also its vector index and the embedder.
 type collection struct {
 	st   *store.Store
 	info store.Collection
 	bm25 *index.BM25
+
+	vec      *vectorIndex   // nil without an embedding model
+	embedder embed.Embedder // nil without an embedding model
 
 	docsOnce sync.Once
 	docs     map[string]retrieve.DocInfo // by chunk ID, for filters
@@ -111,12 +116,18 @@ func bm25Text(title, heading, text string) string {
 	return strings.Join(parts, "\n")
 }
 
-// save writes the index file atomically.
+// save writes the index files atomically.
 func (c *collection) save() error {
 	if err := os.MkdirAll(c.st.CollectionDir(c.info.Name), 0o755); err != nil {
 		return err
 	}
-	return index.SaveBM25(c.bm25Path(), c.bm25)
+	if err := index.SaveBM25(c.bm25Path(), c.bm25); err != nil {
+		return err
+	}
+	if c.vec != nil {
+		return c.vec.save()
+	}
+	return nil
 }
 
 func bm25Config(info store.Collection) (index.BM25Config, error) {
@@ -127,10 +138,15 @@ func bm25Config(info store.Collection) (index.BM25Config, error) {
 	return index.BM25Config{K1: info.K1, B: info.B, Analyzer: a}, nil
 }
 
-// retriever returns a BM25 retriever over the collection. (Vector search
-// is wired here once an embedding model is configured.)
+// retriever returns a retriever over the collection: BM25, and vector and
+// hybrid search when an embedding model is open.
 func (c *collection) retriever() *retrieve.Retriever {
-	return &retrieve.Retriever{BM25: c.bm25, Passages: c}
+	r := &retrieve.Retriever{BM25: c.bm25, Passages: c}
+	if c.vec != nil {
+		r.Vector = c.vec
+		r.Embed = c.embedder.Embed
+	}
+	return r
 }
 
 // Passages implements retrieve.PassageSource from the store.

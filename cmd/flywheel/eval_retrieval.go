@@ -23,6 +23,7 @@ func runEvalRetrieval(ctx context.Context, args []string, stdout, stderr io.Writ
 	name := fs.String("collection", "", "`name` of the collection to search")
 	questions := fs.String("questions", "", "questions `file` (JSON Lines with \"question\" and \"doc_ids\", as testdata/qa)")
 	mode := fs.String("mode", "", "`mode`: bm25, vector or hybrid (default: hybrid with an embedding model, else bm25)")
+	embedding := addEmbedFlags(fs)
 	asJSON := fs.Bool("json", false, `print {"questions", "recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10"}`)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -35,6 +36,10 @@ func runEvalRetrieval(ctx context.Context, args []string, stdout, stderr io.Writ
 	if err != nil {
 		return err
 	}
+	embedCfg, err := embedding.config()
+	if err != nil {
+		return fmt.Errorf("eval retrieval: %w", err)
+	}
 	st, err := store.Open(ctx, *dataDir)
 	if err != nil {
 		return err
@@ -43,6 +48,11 @@ func runEvalRetrieval(ctx context.Context, args []string, stdout, stderr io.Writ
 	c, err := openCollection(ctx, st, *name, stderr)
 	if err != nil {
 		return err
+	}
+	if *mode != string(retrieve.ModeBM25) { // bm25 needs no model
+		if err := c.openVectors(ctx, embedCfg, *embedding.keyEnv, stderr); err != nil {
+			return fmt.Errorf("eval retrieval: %w (--mode bm25 searches without it)", err)
+		}
 	}
 	r := c.retriever()
 	m, err := searchMode(r, *mode, stderr)

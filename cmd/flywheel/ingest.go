@@ -31,6 +31,7 @@ func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	b := fs.Float64("b", 0.4, "new collection: BM25 b")
 	size := fs.Int("chunk-size", 1000, "new collection: chunk budget in `characters`")
 	overlap := fs.Int("chunk-overlap", 100, "new collection: characters a chunk repeats from the one before")
+	embedding := addEmbedFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: flywheel ingest --collection NAME [flags] PATH...\n\nAdds files and directories (.txt, .md, .html, .jsonl) to a collection; re-running updates changed files and removes deleted ones.")
 		fs.PrintDefaults()
@@ -42,18 +43,25 @@ func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fs.Usage()
 		return fmt.Errorf("ingest: --collection and at least one PATH are required")
 	}
+	embedCfg, err := embedding.config()
+	if err != nil {
+		return fmt.Errorf("ingest: %w", err)
+	}
 	st, err := store.Open(ctx, *dataDir)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	want := store.Collection{Name: *name, Analyzer: *analyzer, K1: *k1, B: *b, ChunkSize: *size, ChunkOverlap: *overlap}
+	want := store.Collection{Name: *name, Analyzer: *analyzer, K1: *k1, B: *b, ChunkSize: *size, ChunkOverlap: *overlap, Embed: embedCfg}
 	if err := ensureCollection(ctx, st, want, fs.Visit); err != nil {
 		return err
 	}
 	c, err := openCollection(ctx, st, *name, stderr)
 	if err != nil {
 		return err
+	}
+	if err := c.openVectors(ctx, store.EmbedConfig{}, *embedding.keyEnv, stderr); err != nil {
+		return fmt.Errorf("ingest: %w", err)
 	}
 	ing := &ingester{c: c, opt: document.Options{Include: include, Exclude: exclude,
 		JSONL: document.JSONLFields{ID: *idField, Title: *titleField, Text: *textField}}}
@@ -62,14 +70,21 @@ func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%s: %d files, %d documents (%d added, %d updated, %d unchanged, %d removed), %d chunks indexed, %d in the collection, in %.1fs\n",
+	vectors := "no embedding model (bm25 only)"
+	if c.vec != nil {
+		vectors = fmt.Sprintf("%d vectors by %s", c.vec.Len(), c.embedder.Name())
+	}
+	fmt.Fprintf(stdout, "%s: %d files, %d documents (%d added, %d updated, %d unchanged, %d removed), %d chunks indexed, %d in the collection, %s, in %.1fs\n",
 		*name, sum.files, sum.added+sum.updated+sum.unchanged, sum.added, sum.updated, sum.unchanged, sum.removed, sum.chunks,
-		c.bm25.Len(), time.Since(start).Seconds())
+		c.bm25.Len(), vectors, time.Since(start).Seconds())
 	return nil
 }
 
 // ensureCollection creates the collection when it is new, and otherwise
 // refuses index settings that differ from the ones it was created with.
+// An embedding model given for a collection without one is recorded (the
+// stored chunks are embedded when the vector index is built); one that
+// differs from the recorded model is refused.
 func ensureCollection(ctx context.Context, st *store.Store, want store.Collection, visit func(func(*flag.Flag))) error {
 	have, err := st.Collection(ctx, want.Name)
 	if errors.Is(err, store.ErrNotFound) {
@@ -91,8 +106,14 @@ func ensureCollection(ctx context.Context, st *store.Store, want store.Collectio
 			}
 		}
 	})
+	if !want.Embed.IsZero() && !have.Embed.IsZero() && want.Embed != have.Embed {
+		conflicts = append(conflicts, fmt.Sprintf("embedding model %s (it has %s)", want.Embed, have.Embed))
+	}
 	if len(conflicts) > 0 {
 		return fmt.Errorf("ingest: collection %q exists with other settings: %s; drop these flags or use a new collection", want.Name, strings.Join(conflicts, ", "))
+	}
+	if !want.Embed.IsZero() && have.Embed.IsZero() {
+		return st.SetEmbed(ctx, want.Name, want.Embed)
 	}
 	return nil
 }
@@ -120,14 +141,18 @@ func collectionSetting(c store.Collection, flag string) string {
 type ingester struct {
 	c   *collection
 	opt document.Options
+
+	p                  *progress
+	filesDone, filesOf int // of the root being ingested, for the bar
 }
 
 type ingestSummary struct {
-	files, added, updated, unchanged, removed, chunks int
-	addedPaths                                        map[string]int // documents added, by path
+	files, added, updated, unchanged, removed, chunks, embedded int
+	addedPaths                                                  map[string]int // documents added, by path
 }
 
 func (ing *ingester) run(ctx context.Context, paths []string, p *progress) (sum ingestSummary, err error) {
+	ing.p = p
 	defer p.Done()
 	defer func() {
 		if serr := ing.c.save(); err == nil {
@@ -160,7 +185,8 @@ func (ing *ingester) run(ctx context.Context, paths []string, p *progress) (sum 
 				return sum, err
 			}
 			sum.files++
-			setChunkRate(p, sum.chunks)
+			setChunkRate(p, sum.chunks, sum.embedded)
+			ing.filesDone, ing.filesOf = i+1, len(files)
 			p.Set(int64(sum.files), int64(i+1), int64(len(files)))
 		}
 	}
@@ -183,6 +209,10 @@ func (ing *ingester) run(ctx context.Context, paths []string, p *progress) (sum 
 		}
 		ing.c.bm25.Delete(chunkIDs...)
 		ing.c.bm25.Generation = gen
+		if v := ing.c.vec; v != nil {
+			v.delete(chunkIDs)
+			v.generation = gen
+		}
 		sum.removed += len(gone)
 	}
 	return sum, nil
@@ -259,10 +289,15 @@ func (b *ingestBatch) add(d document.Document, hash string, chunks []chunk.Chunk
 
 func (b *ingestBatch) full() bool { return len(b.docs) >= batchDocs || b.bytes >= batchBytes }
 
-// commit stores the batch in one transaction, then updates the index.
+// commit embeds the batch's chunks (with an embedding model), stores the
+// batch with the vectors in one transaction, then updates the indexes.
 func (ing *ingester) commit(ctx context.Context, b *ingestBatch, sum *ingestSummary) error {
 	if len(b.docs) == 0 {
 		return nil
+	}
+	vecs, err := ing.embed(ctx, b, sum)
+	if err != nil {
+		return err
 	}
 	replaced, gen, err := ing.c.st.PutDocuments(ctx, ing.c.info.Name, b.docs)
 	if err != nil {
@@ -273,6 +308,17 @@ func (ing *ingester) commit(ctx context.Context, b *ingestBatch, sum *ingestSumm
 		ing.c.bm25.AddText(c.ID, bm25Text(b.titles[i], c.Heading, c.Text))
 	}
 	ing.c.bm25.Generation = gen
+	if v := ing.c.vec; v != nil {
+		v.delete(replaced)
+		ids := make([]string, len(b.chunks))
+		for i, c := range b.chunks {
+			ids[i] = c.ID
+		}
+		if err := v.add(ids, vecs); err != nil {
+			return err
+		}
+		v.generation = gen
+	}
 	sum.chunks += len(b.chunks)
 	sum.updated += b.updates
 	sum.added += len(b.docs) - b.updates
@@ -281,6 +327,37 @@ func (ing *ingester) commit(ctx context.Context, b *ingestBatch, sum *ingestSumm
 	}
 	*b = ingestBatch{}
 	return nil
+}
+
+// embed computes the vectors of the batch's chunks, in order, and puts
+// them in its stored chunks; without an embedding model it does nothing.
+func (ing *ingester) embed(ctx context.Context, b *ingestBatch, sum *ingestSummary) ([][]float32, error) {
+	if ing.c.vec == nil || len(b.chunks) == 0 {
+		return nil, nil
+	}
+	texts := make([]string, len(b.chunks))
+	for i, c := range b.chunks {
+		texts[i] = embedText(b.titles[i], c.Heading, c.Text)
+	}
+	before := sum.embedded
+	vecs, err := embedTexts(ctx, ing.c.embedder, texts, func(n int) {
+		sum.embedded = before + n
+		if ing.p != nil {
+			setChunkRate(ing.p, sum.chunks, sum.embedded)
+			ing.p.Set(int64(sum.files), int64(ing.filesDone), int64(ing.filesOf))
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("ingest: %w", err)
+	}
+	i := 0
+	for d := range b.docs {
+		for j := range b.docs[d].Chunks {
+			b.docs[d].Chunks[j].Vector = vecs[i]
+			i++
+		}
+	}
+	return vecs, nil
 }
 
 func storedDocument(d document.Document, hash string) store.Document {
@@ -305,11 +382,15 @@ func underAny(path string, roots []string) bool {
 	return false
 }
 
-// setChunkRate puts the chunk count and rate in the progress line's label,
-// beside the files and files/s that it counts itself.
-func setChunkRate(p *progress, chunks int) {
+// setChunkRate puts the chunk count and rate (and the chunks embedded, with
+// an embedding model) in the progress line's label, beside the files and
+// files/s that it counts itself.
+func setChunkRate(p *progress, chunks, embedded int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	rate := float64(chunks) / time.Since(p.start).Seconds()
 	p.label = fmt.Sprintf("ingest  %s chunks  %s chunks/s", groupDigits(int64(chunks)), groupDigits(int64(rate)))
+	if embedded > 0 {
+		p.label += fmt.Sprintf("  %s embedded", groupDigits(int64(embedded)))
+	}
 }

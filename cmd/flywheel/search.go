@@ -16,6 +16,7 @@ func runSearch(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	dataDir := dataDirFlag(fs)
 	name := fs.String("collection", "", "`name` of the collection to search")
 	mode := fs.String("mode", "", "`mode`: bm25, vector or hybrid (default: hybrid with an embedding model, else bm25)")
+	embedding := addEmbedFlags(fs)
 	k := fs.Int("k", 10, "number of hits")
 	asJSON := fs.Bool("json", false, "print the hits as JSON")
 	var filters stringList
@@ -36,6 +37,10 @@ func runSearch(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	embedCfg, err := embedding.config()
+	if err != nil {
+		return fmt.Errorf("search: %w", err)
+	}
 	st, err := store.Open(ctx, *dataDir)
 	if err != nil {
 		return err
@@ -44,6 +49,11 @@ func runSearch(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	c, err := openCollection(ctx, st, *name, stderr)
 	if err != nil {
 		return err
+	}
+	if *mode != string(retrieve.ModeBM25) { // bm25 needs no model
+		if err := c.openVectors(ctx, embedCfg, *embedding.keyEnv, stderr); err != nil {
+			return fmt.Errorf("search: %w (--mode bm25 searches without it)", err)
+		}
 	}
 	r := c.retriever()
 	q := retrieve.Query{Text: query, K: *k, Filter: filter}

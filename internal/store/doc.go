@@ -6,4 +6,9 @@
 // collection's generation, so a process killed mid-ingest leaves whole
 // documents only, and an index built from the chunks can tell, by
 // comparing generations, whether it is current.
+//
+// A chunk may carry its embedding (a float32 BLOB) and a 64-bit vector ID
+// (VectorID) that maps a vector index's hits back to it, so a vector index
+// is rebuilt without embedding anything again. The schema is versioned:
+// Open upgrades a data directory written by an older build in place.
 package store

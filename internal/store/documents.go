@@ -23,6 +23,9 @@ type Chunk struct {
 	Text       string
 	Start, End int
 	Heading    string
+	// Vector is the chunk's embedding, nil when the collection has no
+	// embedding model (or it is not computed yet).
+	Vector []float32
 }
 
 // ChunkRecord is a chunk with its document's fields, as search shows it.
@@ -76,8 +79,8 @@ func (s *Store) PutDocuments(ctx context.Context, collection string, docs []Docu
 			return err
 		}
 		defer insDoc.Close()
-		insChunk, err := tx.PrepareContext(ctx, `INSERT INTO chunks (collection, id, doc_id, seq, text, start_byte, end_byte, heading)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+		insChunk, err := tx.PrepareContext(ctx, `INSERT INTO chunks (collection, id, doc_id, seq, text, start_byte, end_byte, heading, vec_id, vector)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 		if err != nil {
 			return err
 		}
@@ -93,7 +96,8 @@ func (s *Store) PutDocuments(ctx context.Context, collection string, docs []Docu
 				return fmt.Errorf("document %s (%s): %w", d.ID, d.Path, err)
 			}
 			for _, c := range dc.Chunks {
-				if _, err := insChunk.ExecContext(ctx, collection, c.ID, d.ID, c.Seq, c.Text, c.Start, c.End, c.Heading); err != nil {
+				if _, err := insChunk.ExecContext(ctx, collection, c.ID, d.ID, c.Seq, c.Text, c.Start, c.End, c.Heading,
+					int64(VectorID(c.ID)), encodeVector(c.Vector)); err != nil {
 					return fmt.Errorf("chunk %s: %w", c.ID, err)
 				}
 			}

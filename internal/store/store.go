@@ -22,10 +22,22 @@ const DefaultDir = "flywheel-data"
 // ErrNotFound is wrapped by errors about a missing collection.
 var ErrNotFound = errors.New("not found")
 
-// schemaVersion is the version of the tables below; Open refuses a
-// database written by a newer one.
-const schemaVersion = 1
+// schemaVersion is the version of the tables below after migrations;
+// Open upgrades an older database and refuses one written by a newer build.
+const schemaVersion = 2
 
+// migrations[i] upgrades a database from version i+1 to i+2. Version 2
+// records a collection's embedding model and each chunk's vector.
+var migrations = []string{
+	`ALTER TABLE collections ADD COLUMN embed_model TEXT NOT NULL DEFAULT '';
+	ALTER TABLE collections ADD COLUMN embed_url TEXT NOT NULL DEFAULT '';
+	ALTER TABLE collections ADD COLUMN embed_name TEXT NOT NULL DEFAULT '';
+	ALTER TABLE chunks ADD COLUMN vec_id INTEGER;
+	ALTER TABLE chunks ADD COLUMN vector BLOB;
+	CREATE INDEX chunks_vec ON chunks (collection, vec_id);`,
+}
+
+// schema is version 1 of the tables; migrations bring it up to date.
 const schema = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS collections (
@@ -100,18 +112,68 @@ func (s *Store) migrate(ctx context.Context) error {
 	if _, err := s.db.ExecContext(ctx, schema); err != nil {
 		return err
 	}
+	v, err := readSchemaVersion(ctx, s.db)
+	if err != nil || v == schemaVersion {
+		return err // a current database: opening it takes no write lock
+	}
+	// Upgrade under the write lock taken up front (BEGIN IMMEDIATE waits
+	// out the busy timeout), so that two processes opening an old or a new
+	// database one after the other neither both upgrade nor fail.
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
+		return err
+	}
+	if err := upgrade(ctx, conn); err != nil {
+		conn.ExecContext(context.Background(), `ROLLBACK`)
+		return err
+	}
+	_, err = conn.ExecContext(ctx, `COMMIT`)
+	return err
+}
+
+// upgrade brings the schema to schemaVersion inside conn's transaction.
+func upgrade(ctx context.Context, conn *sql.Conn) error {
+	v, err := readSchemaVersion(ctx, conn)
+	if err != nil {
+		return err
+	}
+	if v == 0 { // a new database: the tables of schema
+		v = 1
+		if _, err := conn.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('schema_version', 1)`); err != nil {
+			return err
+		}
+	}
+	if v == schemaVersion {
+		return nil
+	}
+	for ; v < schemaVersion; v++ {
+		if _, err := conn.ExecContext(ctx, migrations[v-1]); err != nil {
+			return fmt.Errorf("upgrading the schema from version %d: %w", v, err)
+		}
+	}
+	_, err = conn.ExecContext(ctx, `UPDATE meta SET value = ? WHERE key = 'schema_version'`, schemaVersion)
+	return err
+}
+
+// readSchemaVersion reads the recorded version: 0 when there is none yet.
+func readSchemaVersion(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}) (int, error) {
 	var v int
-	err := s.db.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'schema_version'`).Scan(&v)
+	err := q.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'schema_version'`).Scan(&v)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		_, err = s.db.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('schema_version', ?)`, schemaVersion)
-		return err
+		return 0, nil
 	case err != nil:
-		return err
+		return 0, err
 	case v > schemaVersion:
-		return fmt.Errorf("schema version %d is newer than this build's %d: upgrade flywheel", v, schemaVersion)
+		return 0, fmt.Errorf("schema version %d is newer than this build's %d: upgrade flywheel", v, schemaVersion)
 	}
-	return nil
+	return v, nil
 }
 
 // Close closes the database.
@@ -134,9 +196,30 @@ type Collection struct {
 	K1, B        float64
 	ChunkSize    int
 	ChunkOverlap int
+	// Embed is the embedding model of the chunks' vectors (zero: none,
+	// retrieval is BM25 only).
+	Embed EmbedConfig
 	// Generation advances with every committed change.
 	Generation uint64
 	Created    time.Time
+}
+
+// EmbedConfig names the model that embeds a collection's chunks: a local
+// encoder (Model, a path) or a remote endpoint (URL and Name).
+type EmbedConfig struct {
+	Model     string
+	URL, Name string
+}
+
+// IsZero reports whether no model is configured.
+func (e EmbedConfig) IsZero() bool { return e == EmbedConfig{} }
+
+// String describes the model for messages.
+func (e EmbedConfig) String() string {
+	if e.URL != "" {
+		return fmt.Sprintf("%s at %s", e.Name, e.URL)
+	}
+	return e.Model
 }
 
 var collectionName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$`)
@@ -149,8 +232,9 @@ func (s *Store) CreateCollection(ctx context.Context, c Collection) (Collection,
 	}
 	c.Created = time.Now().UTC().Truncate(time.Second)
 	c.Generation = 0
-	_, err := s.db.ExecContext(ctx, `INSERT INTO collections (name, analyzer, k1, b, chunk_size, chunk_overlap, generation, created)
-		VALUES (?, ?, ?, ?, ?, ?, 0, ?)`, c.Name, c.Analyzer, c.K1, c.B, c.ChunkSize, c.ChunkOverlap, c.Created.Format(time.RFC3339))
+	_, err := s.db.ExecContext(ctx, `INSERT INTO collections (name, analyzer, k1, b, chunk_size, chunk_overlap, embed_model, embed_url, embed_name, generation, created)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)`, c.Name, c.Analyzer, c.K1, c.B, c.ChunkSize, c.ChunkOverlap,
+		c.Embed.Model, c.Embed.URL, c.Embed.Name, c.Created.Format(time.RFC3339))
 	if err != nil {
 		if strings.Contains(err.Error(), "UNIQUE") {
 			return Collection{}, fmt.Errorf("store: collection %q already exists", c.Name)
@@ -163,7 +247,7 @@ func (s *Store) CreateCollection(ctx context.Context, c Collection) (Collection,
 // Collection returns the named collection, or an error wrapping
 // ErrNotFound.
 func (s *Store) Collection(ctx context.Context, name string) (Collection, error) {
-	row := s.db.QueryRowContext(ctx, `SELECT name, analyzer, k1, b, chunk_size, chunk_overlap, generation, created
+	row := s.db.QueryRowContext(ctx, `SELECT `+collectionColumns+`
 		FROM collections WHERE name = ?`, name)
 	c, err := scanCollection(row)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -174,7 +258,7 @@ func (s *Store) Collection(ctx context.Context, name string) (Collection, error)
 
 // Collections lists the collections by name.
 func (s *Store) Collections(ctx context.Context) ([]Collection, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT name, analyzer, k1, b, chunk_size, chunk_overlap, generation, created
+	rows, err := s.db.QueryContext(ctx, `SELECT `+collectionColumns+`
 		FROM collections ORDER BY name`)
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
@@ -191,12 +275,28 @@ func (s *Store) Collections(ctx context.Context) ([]Collection, error) {
 	return out, rows.Err()
 }
 
+// SetEmbed records the embedding model of a collection's vectors.
+func (s *Store) SetEmbed(ctx context.Context, name string, e EmbedConfig) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE collections SET embed_model = ?, embed_url = ?, embed_name = ? WHERE name = ?`,
+		e.Model, e.URL, e.Name, name)
+	if err != nil {
+		return fmt.Errorf("store: setting the embedding model of %q: %w", name, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("store: collection %q: %w", name, ErrNotFound)
+	}
+	return nil
+}
+
+const collectionColumns = `name, analyzer, k1, b, chunk_size, chunk_overlap, embed_model, embed_url, embed_name, generation, created`
+
 type scanner interface{ Scan(...any) error }
 
 func scanCollection(r scanner) (Collection, error) {
 	var c Collection
 	var created string
-	if err := r.Scan(&c.Name, &c.Analyzer, &c.K1, &c.B, &c.ChunkSize, &c.ChunkOverlap, &c.Generation, &created); err != nil {
+	if err := r.Scan(&c.Name, &c.Analyzer, &c.K1, &c.B, &c.ChunkSize, &c.ChunkOverlap,
+		&c.Embed.Model, &c.Embed.URL, &c.Embed.Name, &c.Generation, &created); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return c, err
 		}
