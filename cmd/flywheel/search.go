@@ -19,6 +19,10 @@ func runSearch(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	embedding := addEmbedFlags(fs)
 	k := fs.Int("k", 10, "number of hits")
 	asJSON := fs.Bool("json", false, "print the hits as JSON")
+	bm25Weight := fs.Float64("bm25-weight", 1, "weight of the BM25 list in hybrid reciprocal-rank fusion")
+	vectorWeight := fs.Float64("vector-weight", 1, "weight of the vector list in hybrid reciprocal-rank fusion")
+	rrfK := fs.Float64("rrf-k", 60, "reciprocal-rank fusion constant k: score = Σ weight/(k + rank)")
+	mmr := fs.Float64("mmr", 0, "re-rank for diversity with maximal marginal relevance at this `lambda` (0: off, 1: relevance only)")
 	var filters stringList
 	fs.Var(&filters, "filter", "keep documents whose `key=value` holds (repeatable; keys: title, path, doc_id or a metadata field)")
 	fs.Usage = func() {
@@ -56,7 +60,9 @@ func runSearch(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 	}
 	r := c.retriever()
-	q := retrieve.Query{Text: query, K: *k, Filter: filter}
+	q := retrieve.Query{Text: query, K: *k, Filter: filter,
+		Fusion: retrieve.Fusion{K: *rrfK, BM25Weight: *bm25Weight, VectorWeight: *vectorWeight},
+		MMR:    retrieve.MMR{Lambda: *mmr}}
 	if q.Mode, err = searchMode(r, *mode, stderr); err != nil {
 		return err
 	}
