@@ -14,7 +14,11 @@ func runQuantize(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs := newFlags("quantize", stderr)
 	in := fs.String("in", "", "input GGUF `file` (F32, F16 or BF16 weights)")
 	out := fs.String("out", "", "output GGUF `file`")
-	typ := fs.String("type", "q8_0", "target `type`: q8_0, q4_0, f16, bf16 or f32")
+	typ := fs.String("type", "q8_0", "target `type`: q8_0, q4_0, q4_k, q5_k, q6_k, f16, bf16 or f32.\n"+
+		"q4_k and q5_k are llama.cpp's Q4_K_M and Q5_K_M mixes: the output head (or the tied\n"+
+		"embedding) and attn_v and ffn_down of the first and last eighth of the layers and of\n"+
+		"every third layer between are Q6_K; q6_k stores every matrix as Q6_K. Matrices whose\n"+
+		"rows 256 does not divide are Q8_0 (llama.cpp: Q5_0/Q5_1 for q4_k/q5_k)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

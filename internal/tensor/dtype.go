@@ -14,6 +14,9 @@ const (
 	F16  DType = 1
 	Q4_0 DType = 2
 	Q8_0 DType = 8
+	Q4_K DType = 12
+	Q5_K DType = 13
+	Q6_K DType = 14
 	BF16 DType = 30
 )
 
@@ -31,6 +34,9 @@ var dtypeInfo = [...]struct {
 	BF16: {"BF16", 1, 2},
 	Q8_0: {"Q8_0", QK, 2 + QK},
 	Q4_0: {"Q4_0", QK, 2 + QK/2},
+	Q4_K: {"Q4_K", QK_K, q4KBytes},
+	Q5_K: {"Q5_K", QK_K, q5KBytes},
+	Q6_K: {"Q6_K", QK_K, q6KBytes},
 }
 
 // Supported reports whether the engine can compute with t.
@@ -60,5 +66,5 @@ func ParseDType(name string) (DType, error) {
 			return DType(t), nil
 		}
 	}
-	return 0, fmt.Errorf("unknown dtype %q (want f32, f16, bf16, q8_0 or q4_0)", name)
+	return 0, fmt.Errorf("unknown dtype %q (want f32, f16, bf16, q8_0, q4_0, q4_k, q5_k or q6_k)", name)
 }

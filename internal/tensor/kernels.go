@@ -61,6 +61,12 @@ func Dot(t DType, row []byte, x []float32) float32 {
 		return dotQ8_0(row, x)
 	case Q4_0:
 		return dotQ4_0(row, x)
+	case Q4_K:
+		return dotQ4K(row, x)
+	case Q5_K:
+		return dotQ5K(row, x)
+	case Q6_K:
+		return dotQ6K(row, x)
 	}
 	panic(fmt.Sprintf("tensor: dot %v: unsupported type", t))
 }

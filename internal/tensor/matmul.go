@@ -12,10 +12,12 @@ const ParallelMin = 1 << 15
 //	out [T, W.Rows]
 //
 // Rows of W are split across the pool's workers. With T = 1 (decoding) each
-// row is one dot product, over quantized activations for Q8_0 and Q4_0
-// weights when the CPU has AVX2. With T > 1 (a prompt) blocks of four rows are
-// dequantized once and multiplied with three input rows at a time, so the
-// weights are read once per prompt rather than once per token.
+// row is one dot product, over quantized activations for Q8_0, Q4_0 and the
+// k-quants (Q8KAct) when the CPU has AVX2. With T > 1 (a prompt) blocks of
+// four rows are dequantized once and multiplied with three input rows at a
+// time, so the weights are read once per prompt rather than once per token;
+// from gemmMinT rows on, with AVX2, blocks of 16 rows are packed into panels
+// and multiplied with six input rows at a time in outer-product form (gemm.go).
 func MatMul(p *Pool, out []float32, w Matrix, x []float32, T int) {
 	if w.Rows*w.Cols*T < ParallelMin {
 		p = nil
@@ -25,6 +27,10 @@ func MatMul(p *Pool, out []float32, w Matrix, x []float32, T int) {
 	j.quantized = T == 1 && useAVX2 && (w.Type == Q8_0 || w.Type == Q4_0)
 	if j.quantized {
 		j.act.Quantize(j.x)
+	}
+	j.kquantized = T == 1 && useAVX2 && isKQuant(w.Type)
+	if j.kquantized {
+		j.kact.Quantize(j.x)
 	}
 	if T > 1 {
 		j.prepare(p.Threads(), w.Cols)
@@ -44,7 +50,12 @@ type matmulJob struct {
 	T         int
 	quantized bool
 	act       Q8Act
-	scratch   [][]float32 // per worker: four dequantized rows
+	scratch   [][]float32   // per worker: four dequantized rows
+	gemms     []gemmScratch // per worker: panels of the outer-product form
+
+	// k-quant weights take activations quantized in blocks of 256
+	kquantized bool
+	kact       Q8KAct
 }
 
 func (j *matmulJob) Run(worker, lo, hi int) {
@@ -57,6 +68,11 @@ func (j *matmulJob) Run(worker, lo, hi int) {
 
 func (j *matmulJob) vec(lo, hi int) {
 	w := j.w
+	if j.kquantized {
+		rb := w.Type.RowBytes(w.Cols)
+		DotQ8KActRows(w.Type, w.Data[lo*rb:hi*rb], rb, &j.kact, j.out[lo:hi])
+		return
+	}
 	if j.quantized {
 		rb := w.Type.RowBytes(w.Cols)
 		r := lo
@@ -77,6 +93,10 @@ func (j *matmulJob) vec(lo, hi int) {
 
 func (j *matmulJob) mat(worker, lo, hi int) {
 	K, T, R := j.w.Cols, j.T, j.w.Rows
+	if useAVX2 && T >= gemmMinT {
+		j.gemm(worker, lo, hi)
+		return
+	}
 	buf := j.scratch[worker]
 	var acc [12]float32
 	x, out := j.x, j.out
@@ -121,6 +141,14 @@ func (j *matmulJob) prepare(workers, K int) {
 	for i := range j.scratch {
 		if len(j.scratch[i]) < 4*K {
 			j.scratch[i] = make([]float32, 4*K)
+		}
+	}
+	if useAVX2 && j.T >= gemmMinT {
+		for len(j.gemms) < workers {
+			j.gemms = append(j.gemms, gemmScratch{})
+		}
+		for i := range j.gemms {
+			j.gemms[i].size(j.T, K)
 		}
 	}
 }

@@ -40,6 +40,8 @@ func dequantizeAVX2(dst []float32, t DType, src []byte) bool {
 	case t == Q4_0:
 		_ = src[n/QK*18-1]
 		dequantQ4_0AVX2(&dst[0], &src[0], n/QK)
+	case isKQuant(t):
+		dequantizeKAVX2(dst, t, src)
 	default:
 		return false
 	}
@@ -81,14 +83,20 @@ func DequantizeRef(dst []float32, t DType, src []byte, n int) {
 				out[j+QK/2] = d * float32(int(q>>4)-8)
 			}
 		}
+	case Q4_K:
+		dequantizeQ4K(dst, src)
+	case Q5_K:
+		dequantizeQ5K(dst, src)
+	case Q6_K:
+		dequantizeQ6K(dst, src)
 	default:
 		panic(fmt.Sprintf("tensor: dequantize %v: unsupported type", t))
 	}
 }
 
 // Quantize encodes src (len a multiple of t's block size) as type t, appending
-// to dst. Q8_0 and Q4_0 follow ggml's reference quantizers exactly, so the
-// blocks are bit-identical to llama.cpp's.
+// to dst. Q8_0, Q4_0 and the k-quants follow ggml's reference quantizers
+// exactly, so the blocks are bit-identical to llama.cpp's.
 func Quantize(dst []byte, t DType, src []float32) []byte {
 	switch t {
 	case F32:
@@ -141,6 +149,12 @@ func Quantize(dst []byte, t DType, src []float32) []byte {
 				dst = append(dst, byte(q0)|byte(q1)<<4)
 			}
 		}
+	case Q4_K:
+		dst = quantizeQ4K(dst, src)
+	case Q5_K:
+		dst = quantizeQ5K(dst, src)
+	case Q6_K:
+		dst = quantizeQ6K(dst, src)
 	default:
 		panic(fmt.Sprintf("tensor: quantize %v: unsupported type", t))
 	}

@@ -496,7 +496,7 @@ func BenchmarkDotF32(b *testing.B) {
 
 func BenchmarkMatVec(b *testing.B) {
 	r := rand.New(rand.NewPCG(5, 6))
-	for _, typ := range allTypes {
+	for _, typ := range slices.Concat(allTypes, kTypes) {
 		m, _ := randomMatrix(r, typ, 768, 768)
 		x := make([]float32, 768)
 		out := make([]float32, 768)
@@ -513,7 +513,7 @@ func BenchmarkMatVec(b *testing.B) {
 func BenchmarkMatMul(b *testing.B) {
 	r := rand.New(rand.NewPCG(7, 8))
 	const T = 32
-	for _, typ := range allTypes {
+	for _, typ := range slices.Concat(allTypes, kTypes) {
 		m, _ := randomMatrix(r, typ, 768, 768)
 		x := make([]float32, T*768)
 		out := make([]float32, T*768)

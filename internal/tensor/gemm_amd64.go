@@ -1,0 +1,9 @@
+//go:build amd64 && !purego
+
+package tensor
+
+//go:noescape
+func gemm6x16F32(x *float32, ldx int, panel *float32, k int, c *float32, ldc int, add bool)
+
+//go:noescape
+func pack8F32(dst *float32, src *float32, lds int, k int, pf int)
