@@ -16,6 +16,11 @@ import (
 var shape15M = llama.Config{Arch: "llama", Dim: 288, Hidden: 768, Layers: 6, Heads: 6, KVHeads: 6, HeadDim: 48,
 	Vocab: 32000, ContextLen: 256, NormEps: 1e-5, RopeBase: 10000, RopeScale: 1, RopeDims: 48, TiedOutput: true}
 
+// shape110M is BENCHMARKS.md's 110M shape: dim 768, 12 layers, 12 heads,
+// FFN 2048, vocabulary 32000, tied embeddings.
+var shape110M = llama.Config{Arch: "llama", Dim: 768, Hidden: 2048, Layers: 12, Heads: 12, KVHeads: 12, HeadDim: 64,
+	Vocab: 32000, ContextLen: 256, NormEps: 1e-5, RopeBase: 10000, RopeScale: 1, RopeDims: 64, TiedOutput: true}
+
 // BenchmarkLoRAStep is one optimizer step of LoRA fine-tuning as
 // BENCHMARKS.md measures PyTorch: batch 4 × 256 tokens (every next token
 // scored), rank 8 (alpha 16) on q, k, v, o of the 15M shape in f32, forward,
@@ -23,16 +28,19 @@ var shape15M = llama.Config{Arch: "llama", Dim: 288, Hidden: 768, Layers: 6, Hea
 // thread, peak RSS 1260 MiB. peak-RSS-MiB is the test process's.
 func BenchmarkLoRAStep(b *testing.B) {
 	for _, bc := range []struct {
+		shape     string
 		dtype     tensor.DType
 		threads   int
 		recompute bool
-	}{{tensor.F32, 1, false}, {tensor.F32, 2, false}, {tensor.F32, 2, true}, {tensor.Q8_0, 2, false}} {
-		name := fmt.Sprintf("15M/%v/r8-qkvo/t%d", bc.dtype, bc.threads)
+	}{{"15M", tensor.F32, 1, false}, {"15M", tensor.F32, 2, false}, {"15M", tensor.F32, 2, true}, {"15M", tensor.Q8_0, 2, false},
+		{"110M", tensor.F32, 1, false}, {"110M", tensor.F32, 2, false}} {
+		shape := map[string]llama.Config{"15M": shape15M, "110M": shape110M}[bc.shape]
+		name := fmt.Sprintf("%s/%v/r8-qkvo/t%d", bc.shape, bc.dtype, bc.threads)
 		if bc.recompute {
 			name += "/recompute"
 		}
 		b.Run(name, func(b *testing.B) {
-			m, err := llama.Random(shape15M, bc.dtype, 1)
+			m, err := llama.Random(shape, bc.dtype, 1)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -53,7 +61,7 @@ func BenchmarkLoRAStep(b *testing.B) {
 			for i := 0; i < 4; i++ {
 				e := Example{}
 				for j := 0; j < 256; j++ {
-					e.Tokens = append(e.Tokens, r.IntN(shape15M.Vocab))
+					e.Tokens = append(e.Tokens, r.IntN(shape.Vocab))
 				}
 				examples = append(examples, e)
 			}
