@@ -10,7 +10,6 @@ import (
 
 	"flywheel/internal/eval"
 	"flywheel/internal/retrieve"
-	"flywheel/internal/store"
 )
 
 // runEvalRetrieval is `flywheel eval retrieval`: it searches a collection
@@ -36,24 +35,11 @@ func runEvalRetrieval(ctx context.Context, args []string, stdout, stderr io.Writ
 	if err != nil {
 		return err
 	}
-	embedCfg, err := embedding.config()
-	if err != nil {
-		return fmt.Errorf("eval retrieval: %w", err)
-	}
-	st, err := store.Open(ctx, *dataDir)
+	st, c, err := openForSearch(ctx, "eval retrieval", *dataDir, *name, *mode, embedding, stderr)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	c, err := openCollection(ctx, st, *name, stderr)
-	if err != nil {
-		return err
-	}
-	if *mode != string(retrieve.ModeBM25) { // bm25 needs no model
-		if err := c.openVectors(ctx, embedCfg, *embedding.keyEnv, stderr); err != nil {
-			return fmt.Errorf("eval retrieval: %w (--mode bm25 searches without it)", err)
-		}
-	}
 	r := c.retriever()
 	m, err := searchMode(r, *mode, stderr)
 	if err != nil {

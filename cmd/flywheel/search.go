@@ -41,24 +41,11 @@ func runSearch(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	embedCfg, err := embedding.config()
-	if err != nil {
-		return fmt.Errorf("search: %w", err)
-	}
-	st, err := store.Open(ctx, *dataDir)
+	st, c, err := openForSearch(ctx, "search", *dataDir, *name, *mode, embedding, stderr)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	c, err := openCollection(ctx, st, *name, stderr)
-	if err != nil {
-		return err
-	}
-	if *mode != string(retrieve.ModeBM25) { // bm25 needs no model
-		if err := c.openVectors(ctx, embedCfg, *embedding.keyEnv, stderr); err != nil {
-			return fmt.Errorf("search: %w (--mode bm25 searches without it)", err)
-		}
-	}
 	r := c.retriever()
 	q := retrieve.Query{Text: query, K: *k, Filter: filter,
 		Fusion: retrieve.Fusion{K: *rrfK, BM25Weight: *bm25Weight, VectorWeight: *vectorWeight},
@@ -84,6 +71,30 @@ func runSearch(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 // searchMode parses --mode; with none given and no embedding model it
 // says that retrieval is BM25 only.
+// openForSearch opens collection name of the data directory for searching,
+// with its embedding model unless mode is bm25. The caller closes the store.
+func openForSearch(ctx context.Context, cmd, dataDir, name, mode string, embedding *embedFlags, stderr io.Writer) (*store.Store, *collection, error) {
+	embedCfg, err := embedding.config()
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", cmd, err)
+	}
+	st, err := store.Open(ctx, dataDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := openCollection(ctx, st, name, stderr)
+	if err == nil && mode != string(retrieve.ModeBM25) { // bm25 needs no model
+		if err = c.openVectors(ctx, embedCfg, *embedding.keyEnv, stderr); err != nil {
+			err = fmt.Errorf("%s: %w (--mode bm25 searches without it)", cmd, err)
+		}
+	}
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	return st, c, nil
+}
+
 func searchMode(r *retrieve.Retriever, flag string, stderr io.Writer) (retrieve.Mode, error) {
 	if flag == "" {
 		if !r.HasVectors() {
