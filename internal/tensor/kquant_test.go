@@ -288,28 +288,7 @@ func TestKQuantMatMul(t *testing.T) {
 				x[i] = float32(r.NormFloat64())
 			}
 			for _, p := range []*Pool{nil, pool} {
-				out := make([]float32, T*rows)
-				MatMul(p, out, m, x, T)
-				for tt := 0; tt < T; tt++ {
-					var a Q8KAct
-					quantized := T == 1 && useAVX2
-					if quantized {
-						a.Quantize(x[tt*cols : (tt+1)*cols])
-					}
-					for i := 0; i < rows; i++ {
-						var want float64
-						if quantized {
-							want = float64(DotQ8KActRef(typ, m.Row(i), &a))
-						} else {
-							for j := 0; j < cols; j++ {
-								want += float64(w[i*cols+j]) * float64(x[tt*cols+j])
-							}
-						}
-						if d := math.Abs(float64(out[tt*rows+i]) - want); d > 1e-4*math.Sqrt(float64(cols)) {
-							t.Fatalf("%v %v: out[%d,%d] = %g, want %g", typ, shape, tt, i, out[tt*rows+i], want)
-						}
-					}
-				}
+				assertMatMul(t, p, m, w, x, T)
 			}
 		}
 	}

@@ -177,28 +177,47 @@ func TestMatMulMatchesReference(t *testing.T) {
 				x[i] = float32(r.NormFloat64())
 			}
 			for _, p := range []*Pool{nil, pool} {
-				out := make([]float32, T*rows)
-				MatMul(p, out, m, x, T)
-				for tt := 0; tt < T; tt++ {
-					var act Q8Act
-					quantized := T == 1 && useAVX2 && (typ == Q8_0 || typ == Q4_0)
-					if quantized {
-						act.Quantize(x[tt*cols : (tt+1)*cols])
-					}
-					for i := 0; i < rows; i++ {
-						var want float64
-						if quantized {
-							want = float64(DotQ8ActRef(typ, m.Row(i), &act))
-						} else {
-							for j := 0; j < cols; j++ {
-								want += float64(w[i*cols+j]) * float64(x[tt*cols+j])
-							}
-						}
-						if d := math.Abs(float64(out[tt*rows+i]) - want); d > 1e-4*math.Sqrt(float64(cols)) {
-							t.Fatalf("%v %v: out[%d,%d] = %g, want %g", typ, shape, tt, i, out[tt*rows+i], want)
-						}
-					}
+				assertMatMul(t, p, m, w, x, T)
+			}
+		}
+	}
+}
+
+// assertMatMul checks MatMul(p, out, m, x, T) against the reference of the
+// path it takes: with one token and AVX2, quantized activations times the
+// stored blocks (exact integer sums); otherwise a float64 product with w,
+// the values m holds.
+func assertMatMul(t *testing.T, p *Pool, m Matrix, w, x []float32, T int) {
+	t.Helper()
+	rows, cols := m.Rows, m.Cols
+	out := make([]float32, T*rows)
+	MatMul(p, out, m, x, T)
+	for tt := 0; tt < T; tt++ {
+		xt := x[tt*cols : (tt+1)*cols]
+		var ref func(row []byte) float32
+		if T == 1 && useAVX2 {
+			switch m.Type {
+			case Q8_0, Q4_0:
+				var a Q8Act
+				a.Quantize(xt)
+				ref = func(row []byte) float32 { return DotQ8ActRef(m.Type, row, &a) }
+			case Q4_K, Q5_K, Q6_K:
+				var a Q8KAct
+				a.Quantize(xt)
+				ref = func(row []byte) float32 { return DotQ8KActRef(m.Type, row, &a) }
+			}
+		}
+		for i := 0; i < rows; i++ {
+			var want float64
+			if ref != nil {
+				want = float64(ref(m.Row(i)))
+			} else {
+				for j := 0; j < cols; j++ {
+					want += float64(w[i*cols+j]) * float64(xt[j])
 				}
+			}
+			if d := math.Abs(float64(out[tt*rows+i]) - want); d > 1e-4*math.Sqrt(float64(cols)) {
+				t.Fatalf("%v T=%d %dx%d: out[%d,%d] = %g, want %g", m.Type, T, rows, cols, tt, i, out[tt*rows+i], want)
 			}
 		}
 	}
