@@ -387,39 +387,10 @@ func (q bpeQueue) before(i, j int) bool {
 	return a.rank < b.rank || (a.rank == b.rank && a.left < b.left)
 }
 
-func (q *bpeQueue) push(c bpeCandidate) {
-	*q = append(*q, c)
-	h := *q
-	for i := len(h) - 1; i > 0; {
-		parent := (i - 1) / 2
-		if !h.before(i, parent) {
-			break
-		}
-		h[i], h[parent] = h[parent], h[i]
-		i = parent
-	}
-}
+func (q *bpeQueue) push(c bpeCandidate) { *q = heapPush(*q, c, bpeQueue.before) }
 
 func (q *bpeQueue) pop() bpeCandidate {
-	h := *q
-	top := h[0]
-	last := len(h) - 1
-	h[0] = h[last]
-	h = h[:last]
-	for i := 0; ; {
-		best, l, r := i, 2*i+1, 2*i+2
-		if l < len(h) && h.before(l, best) {
-			best = l
-		}
-		if r < len(h) && h.before(r, best) {
-			best = r
-		}
-		if best == i {
-			break
-		}
-		h[i], h[best] = h[best], h[i]
-		i = best
-	}
+	top, h := heapPop(*q, bpeQueue.before)
 	*q = h
 	return top
 }

@@ -106,39 +106,10 @@ func (q bigramQueue) before(i, j int) bool {
 	return a.score > b.score || (a.score == b.score && a.left < b.left)
 }
 
-func (q *bigramQueue) push(b spmBigram) {
-	*q = append(*q, b)
-	h := *q
-	for i := len(h) - 1; i > 0; {
-		parent := (i - 1) / 2
-		if !h.before(i, parent) {
-			break
-		}
-		h[i], h[parent] = h[parent], h[i]
-		i = parent
-	}
-}
+func (q *bigramQueue) push(c spmBigram) { *q = heapPush(*q, c, bigramQueue.before) }
 
 func (q *bigramQueue) pop() spmBigram {
-	h := *q
-	top := h[0]
-	last := len(h) - 1
-	h[0] = h[last]
-	h = h[:last]
-	for i := 0; ; {
-		best, l, r := i, 2*i+1, 2*i+2
-		if l < len(h) && h.before(l, best) {
-			best = l
-		}
-		if r < len(h) && h.before(r, best) {
-			best = r
-		}
-		if best == i {
-			break
-		}
-		h[i], h[best] = h[best], h[i]
-		i = best
-	}
+	top, h := heapPop(*q, bigramQueue.before)
 	*q = h
 	return top
 }
