@@ -40,7 +40,7 @@ func runEvalRetrieval(ctx context.Context, args []string, stdout, stderr io.Writ
 		return err
 	}
 	defer st.Close()
-	r := c.retriever()
+	r := c.Retriever()
 	m, err := searchMode(r, *mode, stderr)
 	if err != nil {
 		return err

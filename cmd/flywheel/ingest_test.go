@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"flywheel/internal/collection"
 	"flywheel/internal/store"
 )
 
@@ -79,7 +80,7 @@ func TestIngestSearch(t *testing.T) {
 	if _, _, err := flywheel(t, append(append([]string{"search"}, dd...), "--mode", "hybrid", "lava")...); err == nil || !strings.Contains(err.Error(), "no embedding model") {
 		t.Fatalf("hybrid without a model: %v", err)
 	}
-	if _, _, err := flywheel(t, append(append([]string{"ingest"}, dd...), "--analyzer", "simple", src)...); err == nil || !strings.Contains(err.Error(), "--analyzer simple (it has standard)") {
+	if _, _, err := flywheel(t, append(append([]string{"ingest"}, dd...), "--analyzer", "simple", src)...); err == nil || !strings.Contains(err.Error(), "analyzer simple (it has standard)") {
 		t.Fatalf("changing the analyzer of a collection: %v", err)
 	}
 
@@ -191,12 +192,12 @@ func TestIngestSurvivesKill(t *testing.T) {
 		t.Fatalf("after the kill %d of %d documents are stored (saw %d before)", len(stored), total, partial)
 	}
 	var rebuilt strings.Builder
-	c, err := openCollection(ctx, st, "c", &rebuilt)
+	c, err := collection.Open(ctx, st, "c", collectionEvents(&rebuilt))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.bm25.Len() != len(chunkDocs) || c.bm25.Generation != c.info.Generation {
-		t.Fatalf("reopened index: %d chunks at generation %d; the store has %d at %d", c.bm25.Len(), c.bm25.Generation, len(chunkDocs), c.info.Generation)
+	if c.Len() != len(chunkDocs) || c.BM25().Generation != c.Info().Generation {
+		t.Fatalf("reopened index: %d chunks at generation %d; the store has %d at %d", c.Len(), c.BM25().Generation, len(chunkDocs), c.Info().Generation)
 	}
 	st.Close()
 	t.Logf("killed after %d of %d documents; reopening said %q", len(stored), total, strings.TrimSpace(rebuilt.String()))

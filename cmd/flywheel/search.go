@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 
+	"flywheel/internal/collection"
 	"flywheel/internal/retrieve"
 	"flywheel/internal/store"
 )
@@ -46,7 +47,7 @@ func runSearch(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer st.Close()
-	r := c.retriever()
+	r := c.Retriever()
 	q := retrieve.Query{Text: query, K: *k, Filter: filter,
 		Fusion: retrieve.Fusion{K: *rrfK, BM25Weight: *bm25Weight, VectorWeight: *vectorWeight},
 		MMR:    retrieve.MMR{Lambda: *mmr}}
@@ -54,7 +55,7 @@ func runSearch(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	if !filter.IsZero() {
-		if err := c.loadFilterDocs(); err != nil {
+		if err := c.LoadFilterDocs(); err != nil {
 			return err
 		}
 	}
@@ -73,7 +74,7 @@ func runSearch(ctx context.Context, args []string, stdout, stderr io.Writer) err
 // says that retrieval is BM25 only.
 // openForSearch opens collection name of the data directory for searching,
 // with its embedding model unless mode is bm25. The caller closes the store.
-func openForSearch(ctx context.Context, cmd, dataDir, name, mode string, embedding *embedFlags, stderr io.Writer) (*store.Store, *collection, error) {
+func openForSearch(ctx context.Context, cmd, dataDir, name, mode string, embedding *embedFlags, stderr io.Writer) (*store.Store, *collection.Collection, error) {
 	embedCfg, err := embedding.config()
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", cmd, err)
@@ -82,9 +83,9 @@ func openForSearch(ctx context.Context, cmd, dataDir, name, mode string, embeddi
 	if err != nil {
 		return nil, nil, err
 	}
-	c, err := openCollection(ctx, st, name, stderr)
+	c, err := collection.Open(ctx, st, name, collectionEvents(stderr))
 	if err == nil && mode != string(retrieve.ModeBM25) { // bm25 needs no model
-		if err = c.openVectors(ctx, embedCfg, *embedding.keyEnv, stderr); err != nil {
+		if err = c.OpenVectors(ctx, embedCfg, *embedding.keyEnv); err != nil {
 			err = fmt.Errorf("%s: %w (--mode bm25 searches without it)", cmd, err)
 		}
 	}

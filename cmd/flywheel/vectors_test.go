@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"flywheel/internal/collection"
 	"flywheel/internal/embed"
 	"flywheel/internal/index"
 	"flywheel/internal/store"
@@ -97,7 +98,7 @@ func TestVectorSearchLocal(t *testing.T) {
 	defer emb.Close()
 	vecs, recs := storedVectors(t, data, "v")
 	for id, r := range recs {
-		want, err := emb.Embed(context.Background(), []string{embedText(r.Title, r.Heading, r.Text)})
+		want, err := emb.Embed(context.Background(), []string{collection.EmbedText(r.Title, r.Heading, r.Text)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -315,7 +316,7 @@ func TestVectorSearchRemote(t *testing.T) {
 	if got := hits[0].Explanation.Vector.Similarity; math.Abs(got-want) > 1e-5 {
 		t.Fatalf("similarity %.6f, want %.6f", got, want)
 	}
-	if v := vecs[hits[0].ChunkID]; !slices.Equal(v, bagOfWords(embedText(recs[hits[0].ChunkID].Title, recs[hits[0].ChunkID].Heading, recs[hits[0].ChunkID].Text))) {
+	if v := vecs[hits[0].ChunkID]; !slices.Equal(v, bagOfWords(collection.EmbedText(recs[hits[0].ChunkID].Title, recs[hits[0].ChunkID].Heading, recs[hits[0].ChunkID].Text))) {
 		t.Fatalf("stored vector %v is not the endpoint's", v)
 	}
 

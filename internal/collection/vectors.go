@@ -1,11 +1,9 @@
-package main
+package collection
 
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -16,59 +14,23 @@ import (
 	"flywheel/internal/store"
 )
 
-// embedFlags choose the embedding model: the same on ingest (where they
-// are recorded in the collection) and on search and eval retrieval (where
-// they override the recorded model, say after it moved).
-type embedFlags struct {
-	model, url, name, keyEnv *string
-}
-
-func addEmbedFlags(fs *flag.FlagSet) *embedFlags {
-	return &embedFlags{
-		model:  fs.String("embed-model", "", "local embedding `model`: a BERT-family directory (config.json, model.safetensors, tokenizer.json) or GGUF file"),
-		url:    fs.String("embed-url", "", "OpenAI-compatible embeddings `URL` (\"http://localhost:8080/v1\"), with --embed-model-name"),
-		name:   fs.String("embed-model-name", "", "model `name` sent to --embed-url"),
-		keyEnv: fs.String("embed-key-env", "OPENAI_API_KEY", "environment `variable` holding the API key of --embed-url"),
-	}
-}
-
-// config checks the flags and returns the model they name (zero: none). A
-// local model's path is made absolute, as the collection records it.
-func (f *embedFlags) config() (store.EmbedConfig, error) {
-	e := store.EmbedConfig{Model: *f.model, URL: *f.url, Name: *f.name}
-	switch {
-	case e.Model != "" && e.URL != "":
-		return e, fmt.Errorf("--embed-model and --embed-url are both set: choose a local model or an endpoint")
-	case e.URL != "" && e.Name == "":
-		return e, fmt.Errorf("--embed-url needs --embed-model-name (the model the endpoint should use)")
-	case e.Name != "" && e.URL == "":
-		return e, fmt.Errorf("--embed-model-name needs --embed-url")
-	case e.Model != "":
-		abs, err := filepath.Abs(e.Model)
-		if err != nil {
-			return e, err
-		}
-		e.Model = abs
-	}
-	return e, nil
-}
-
-// newEmbedder loads or addresses the model e names.
-func newEmbedder(e store.EmbedConfig, keyEnv string) (embed.Embedder, error) {
+// NewEmbedder loads or addresses the model e names; keyEnv names the
+// environment variable holding a remote endpoint's key.
+func NewEmbedder(e store.EmbedConfig, keyEnv string) (embed.Embedder, error) {
 	return embed.New(embed.Config{Model: e.Model, Threads: runtime.NumCPU(),
 		Remote: embed.RemoteConfig{URL: e.URL, Model: e.Name, APIKeyEnv: keyEnv}})
 }
 
-// embedBatch is how many texts go to the embedder at a time (between
+// EmbedBatch is how many texts go to the embedder at a time (between
 // progress reports).
-const embedBatch = 32
+const EmbedBatch = 32
 
-// embedTexts embeds texts in batches, calling progress with the number
+// EmbedTexts embeds texts in batches, calling progress with the number
 // done after each.
-func embedTexts(ctx context.Context, emb embed.Embedder, texts []string, progress func(done int)) ([][]float32, error) {
+func EmbedTexts(ctx context.Context, emb embed.Embedder, texts []string, progress func(done int)) ([][]float32, error) {
 	out := make([][]float32, 0, len(texts))
-	for i := 0; i < len(texts); i += embedBatch {
-		batch := texts[i:min(i+embedBatch, len(texts))]
+	for i := 0; i < len(texts); i += EmbedBatch {
+		batch := texts[i:min(i+EmbedBatch, len(texts))]
 		vecs, err := emb.Embed(ctx, batch)
 		if err != nil {
 			return nil, fmt.Errorf("embedding with %s: %w", emb.Name(), err)
@@ -173,7 +135,7 @@ func (v *vectorIndex) save() error {
 // rebuild indexes every stored vector anew, embedding the chunks that
 // have none (stored before the collection had a model, or by a build
 // without vectors) and storing their vectors, then saves the graph.
-func (v *vectorIndex) rebuild(ctx context.Context, emb embed.Embedder, stderr io.Writer) error {
+func (v *vectorIndex) rebuild(ctx context.Context, emb embed.Embedder, log func(string), progress func(done, total int)) error {
 	if v.graph != nil {
 		v.graph.Close()
 		v.graph = nil
@@ -190,15 +152,13 @@ func (v *vectorIndex) rebuild(ctx context.Context, emb embed.Embedder, stderr io
 		return err
 	}
 	if len(missing) > 0 {
-		fmt.Fprintf(stderr, "flywheel: embedding %d chunks of %q with %s\n", len(missing), v.collection, emb.Name())
+		log(fmt.Sprintf("embedding %d chunks of %q with %s", len(missing), v.collection, emb.Name()))
 		ids := make([]string, len(missing))
 		texts := make([]string, len(missing))
 		for i, r := range missing {
-			ids[i], texts[i] = r.ID, embedText(r.Title, r.Heading, r.Text)
+			ids[i], texts[i] = r.ID, EmbedText(r.Title, r.Heading, r.Text)
 		}
-		p := newProgress(stderr, "embed", "chunks")
-		vecs, err := embedTexts(ctx, emb, texts, func(n int) { p.Set(int64(n), int64(n), int64(len(texts))) })
-		p.Done()
+		vecs, err := EmbedTexts(ctx, emb, texts, func(n int) { progress(n, len(texts)) })
 		if err != nil {
 			return err
 		}
@@ -213,9 +173,9 @@ func (v *vectorIndex) rebuild(ctx context.Context, emb embed.Embedder, stderr io
 	return v.save()
 }
 
-// embedText is what is embedded for a chunk: the same title, heading and
+// EmbedText is what is embedded for a chunk: the same title, heading and
 // text that BM25 indexes.
-func embedText(title, heading, text string) string { return bm25Text(title, heading, text) }
+func EmbedText(title, heading, text string) string { return IndexText(title, heading, text) }
 
 // SearchVector implements retrieve.VectorSearcher: the k nearest chunks
 // that keep accepts, asking the graph for more until k are kept or it
@@ -255,11 +215,11 @@ func (v *vectorIndex) SearchVector(ctx context.Context, q []float32, k int, keep
 	}
 }
 
-// openVectors opens the collection's embedding model (override, when
+// OpenVectors opens the collection's embedding model (override, when
 // set, instead of the recorded one) and its vector index, rebuilding the
 // index when it is missing or behind the store. A collection without a
 // model stays BM25-only.
-func (c *collection) openVectors(ctx context.Context, override store.EmbedConfig, keyEnv string, stderr io.Writer) error {
+func (c *Collection) OpenVectors(ctx context.Context, override store.EmbedConfig, keyEnv string) error {
 	cfg := c.info.Embed
 	if !override.IsZero() {
 		if cfg.IsZero() {
@@ -270,7 +230,7 @@ func (c *collection) openVectors(ctx context.Context, override store.EmbedConfig
 	if cfg.IsZero() {
 		return nil
 	}
-	emb, err := newEmbedder(cfg, keyEnv)
+	emb, err := NewEmbedder(cfg, keyEnv)
 	if err != nil {
 		return fmt.Errorf("collection %q: %w", c.info.Name, err)
 	}
@@ -284,7 +244,7 @@ func (c *collection) openVectors(ctx context.Context, override store.EmbedConfig
 		return nil
 	}
 	if !errors.Is(err, os.ErrNotExist) {
-		fmt.Fprintf(stderr, "flywheel: %v; rebuilding the vector index\n", err)
+		c.log(fmt.Sprintf("%v; rebuilding the vector index", err))
 	}
-	return c.vec.rebuild(ctx, emb, stderr)
+	return c.vec.rebuild(ctx, emb, c.log, c.prog)
 }
