@@ -24,10 +24,12 @@ var ErrNotFound = errors.New("not found")
 
 // schemaVersion is the version of the tables below after migrations;
 // Open upgrades an older database and refuses one written by a newer build.
-const schemaVersion = 2
+const schemaVersion = 3
 
 // migrations[i] upgrades a database from version i+1 to i+2. Version 2
-// records a collection's embedding model and each chunk's vector.
+// records a collection's embedding model and each chunk's vector; version
+// 3 adds what the server keeps: collection owners, API keys (hashed),
+// answers, their feedback, and jobs.
 var migrations = []string{
 	`ALTER TABLE collections ADD COLUMN embed_model TEXT NOT NULL DEFAULT '';
 	ALTER TABLE collections ADD COLUMN embed_url TEXT NOT NULL DEFAULT '';
@@ -35,6 +37,48 @@ var migrations = []string{
 	ALTER TABLE chunks ADD COLUMN vec_id INTEGER;
 	ALTER TABLE chunks ADD COLUMN vector BLOB;
 	CREATE INDEX chunks_vec ON chunks (collection, vec_id);`,
+	`ALTER TABLE collections ADD COLUMN owner TEXT NOT NULL DEFAULT '';
+	CREATE TABLE api_keys (
+		name TEXT PRIMARY KEY,
+		scope TEXT NOT NULL,
+		hash TEXT NOT NULL UNIQUE,
+		prefix TEXT NOT NULL,
+		created TEXT NOT NULL,
+		revoked TEXT NOT NULL DEFAULT ''
+	);
+	CREATE TABLE answers (
+		id TEXT PRIMARY KEY,
+		owner TEXT NOT NULL,
+		collection TEXT NOT NULL,
+		question TEXT NOT NULL,
+		answer TEXT NOT NULL,
+		citations TEXT NOT NULL,
+		confidence REAL NOT NULL,
+		model TEXT NOT NULL,
+		created TEXT NOT NULL
+	);
+	CREATE INDEX answers_collection ON answers (collection, created);
+	CREATE TABLE feedback (
+		id INTEGER PRIMARY KEY,
+		answer_id TEXT NOT NULL REFERENCES answers(id),
+		owner TEXT NOT NULL,
+		rating INTEGER NOT NULL,
+		correction TEXT NOT NULL DEFAULT '',
+		tags TEXT NOT NULL DEFAULT '',
+		created TEXT NOT NULL
+	);
+	CREATE INDEX feedback_answer ON feedback (answer_id);
+	CREATE TABLE jobs (
+		id TEXT PRIMARY KEY,
+		owner TEXT NOT NULL,
+		kind TEXT NOT NULL,
+		config TEXT NOT NULL,
+		state TEXT NOT NULL,
+		progress TEXT NOT NULL DEFAULT '',
+		error TEXT NOT NULL DEFAULT '',
+		created TEXT NOT NULL,
+		updated TEXT NOT NULL
+	);`,
 }
 
 // schema is version 1 of the tables; migrations bring it up to date.
@@ -202,6 +246,9 @@ type Collection struct {
 	// Generation advances with every committed change.
 	Generation uint64
 	Created    time.Time
+	// Owner is the name of the API key that created the collection ("":
+	// the command line, or a server without keys).
+	Owner string
 }
 
 // EmbedConfig names the model that embeds a collection's chunks: a local
@@ -232,9 +279,9 @@ func (s *Store) CreateCollection(ctx context.Context, c Collection) (Collection,
 	}
 	c.Created = time.Now().UTC().Truncate(time.Second)
 	c.Generation = 0
-	_, err := s.db.ExecContext(ctx, `INSERT INTO collections (name, analyzer, k1, b, chunk_size, chunk_overlap, embed_model, embed_url, embed_name, generation, created)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)`, c.Name, c.Analyzer, c.K1, c.B, c.ChunkSize, c.ChunkOverlap,
-		c.Embed.Model, c.Embed.URL, c.Embed.Name, c.Created.Format(time.RFC3339))
+	_, err := s.db.ExecContext(ctx, `INSERT INTO collections (name, analyzer, k1, b, chunk_size, chunk_overlap, embed_model, embed_url, embed_name, generation, created, owner)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)`, c.Name, c.Analyzer, c.K1, c.B, c.ChunkSize, c.ChunkOverlap,
+		c.Embed.Model, c.Embed.URL, c.Embed.Name, c.Created.Format(time.RFC3339), c.Owner)
 	if err != nil {
 		if strings.Contains(err.Error(), "UNIQUE") {
 			return Collection{}, fmt.Errorf("store: collection %q already exists", c.Name)
@@ -288,7 +335,7 @@ func (s *Store) SetEmbed(ctx context.Context, name string, e EmbedConfig) error 
 	return nil
 }
 
-const collectionColumns = `name, analyzer, k1, b, chunk_size, chunk_overlap, embed_model, embed_url, embed_name, generation, created`
+const collectionColumns = `name, analyzer, k1, b, chunk_size, chunk_overlap, embed_model, embed_url, embed_name, generation, created, owner`
 
 type scanner interface{ Scan(...any) error }
 
@@ -296,7 +343,7 @@ func scanCollection(r scanner) (Collection, error) {
 	var c Collection
 	var created string
 	if err := r.Scan(&c.Name, &c.Analyzer, &c.K1, &c.B, &c.ChunkSize, &c.ChunkOverlap,
-		&c.Embed.Model, &c.Embed.URL, &c.Embed.Name, &c.Generation, &created); err != nil {
+		&c.Embed.Model, &c.Embed.URL, &c.Embed.Name, &c.Generation, &created, &c.Owner); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return c, err
 		}
