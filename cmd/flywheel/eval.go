@@ -27,6 +27,8 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return runEvalMetric(ctx, args[1:], stdout, stderr)
 	case "retrieval":
 		return runEvalRetrieval(ctx, args[1:], stdout, stderr)
+	case "run":
+		return runEvalRun(ctx, args[1:], stdout, stderr)
 	}
 	return fmt.Errorf("eval: unknown subcommand %q: use metric or retrieval", args[0])
 }

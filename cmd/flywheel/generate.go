@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"os"
 	"runtime"
 
 	"flywheel/internal/generate"
+	"flywheel/internal/jsonschema"
 	"flywheel/internal/llama"
 	"flywheel/internal/tensor"
 )
@@ -32,6 +34,7 @@ func runGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		asJSON    = fs.Bool("json", false, "print one JSON object with ids, text, logprobs and timings instead of streaming")
 		noBOS     = fs.Bool("no-bos", false, "do not add the beginning-of-sequence token")
 		loraPath  = fs.String("lora", "", "apply a LoRA adapter at run time: a PEFT `directory` or a GGUF LoRA file")
+		schema    = fs.String("json-schema", "", "write only JSON valid under the JSON schema in this `file` (the prompt is not echoed)")
 		stops     stringList
 	)
 	fs.Var(&stops, "stop", "stop before this `string` (repeatable)")
@@ -44,6 +47,13 @@ func runGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("generate: unexpected argument %q (quote the prompt and pass it with --prompt)", fs.Arg(0))
+	}
+	var constraint *jsonschema.Schema
+	if *schema != "" {
+		var err error
+		if constraint, err = loadSchema(*schema); err != nil {
+			return err
+		}
 	}
 	m, err := llama.Load(*model, llama.Options{Tokenizer: *tokPath})
 	if err != nil {
@@ -83,6 +93,7 @@ func runGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		},
 		MaxTokens: *maxTokens,
 		Stop:      stops,
+		Schema:    constraint,
 	}
 	if *asJSON {
 		opt.TopLogprobs = 5
@@ -92,7 +103,9 @@ func runGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 		return writeGenerateJSON(stdout, *model, *seed, res)
 	}
-	fmt.Fprint(stdout, *prompt)
+	if constraint == nil {
+		fmt.Fprint(stdout, *prompt)
+	}
 	res, err := generate.Run(ctx, state, m.Tokenizer, ids, opt, func(s string) error {
 		_, err := io.WriteString(stdout, s)
 		return err
@@ -105,6 +118,22 @@ func runGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			res.FinishReason, *seed)
 	}
 	return err
+}
+
+// loadSchema reads and compiles the JSON schema of --json-schema.
+func loadSchema(path string) (*jsonschema.Schema, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("generate: --json-schema: %w", err)
+	}
+	s, err := jsonschema.Compile(raw)
+	if err == nil {
+		_, err = s.NewMatcher() // a schema supported for validation only
+	}
+	if err != nil {
+		return nil, fmt.Errorf("generate: --json-schema %s: %w", path, err)
+	}
+	return s, nil
 }
 
 func ms(s float64) float64 { return s * 1000 }

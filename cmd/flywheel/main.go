@@ -39,6 +39,8 @@ var commands = []command{
 	{"data", "validate, convert, clean, dedup, filter, split, mix and describe training data sets", runData},
 	{"ingest", "add files (.txt, .md, .html, .jsonl) to a collection: chunk, store and index them", runIngest},
 	{"search", "find the passages of a collection that match a query, with why they score", runSearch},
+	{"ask", "answer a question from a collection with cited sources (extractive without a model)", runAsk},
+	{"minutes", "write a meeting transcript's minutes as JSON: summary, decisions, action items, open questions", runMinutes},
 }
 
 func main() {

@@ -5,7 +5,13 @@
 // (recall@k, precision@k, MRR, nDCG, MAP), significance tests between two
 // systems (paired bootstrap, approximate randomisation) and the A/B statistics
 // of online experiments (two-proportion z-test, Welch's t-test, Mann-Whitney U,
-// bootstrap confidence intervals, sample sizes).
+// bootstrap confidence intervals, sample sizes), METEOR (NLTK's, without
+// the WordNet stage), LLM-as-judge verdicts (pairwise with position swap,
+// rubric scores) and the RAGAS metrics (faithfulness, answer relevancy,
+// context precision, context recall) through a Chat function, and the
+// harness behind `flywheel eval run`: a YAML Config, a resumable Run over
+// variants through a Runner function, and report.json / report.html with
+// bootstrap confidence intervals against a baseline.
 //
 // The reference implementations are the specification: where they depend on
 // Python's string semantics (str.split, str.lower, re word boundaries) this

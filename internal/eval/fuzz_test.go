@@ -1,6 +1,7 @@
 package eval
 
 import (
+	"context"
 	"math"
 	"testing"
 )
@@ -48,8 +49,42 @@ func FuzzMetrics(f *testing.F) {
 				}
 			}
 		}
+		if m := Meteor(hyp, []string{ref}, MeteorConfig{}); math.IsNaN(m) || m < 0 || m > 1 {
+			t.Fatalf("METEOR = %v", m)
+		}
 		_ = SQuADF1(hyp, ref)
 		_ = CMRCF1(hyp, ref)
 		_ = NewPorterStemmer(PorterNLTK).Stem(hyp)
+	})
+}
+
+// FuzzJudgeReplies feeds arbitrary judge replies to every reply parser:
+// none may panic, and what they accept must be in range.
+func FuzzJudgeReplies(f *testing.F) {
+	for _, seed := range []string{
+		`{"winner": "A"}`, "[[B]]", "The winner: tie", `{"correctness": 4, "clarity": 5}`,
+		"**Correctness** (1-5): 4/5\nclarity - 2", `{"scores": {"correctness": "3"}}`,
+		`{"reason": "x", "verdict": 1}`, "Yes.", `{"statements": ["a", "b"]}`, "- one\n2) two",
+		`{"questions": ["q?"], "noncommittal": 1}`, "1. Where?\nnot a question", "{", `{"a": {"b": [1, 2, {"c": null}]}}`,
+	} {
+		f.Add(seed)
+	}
+	crit := []Criterion{{Name: "correctness"}, {Name: "clarity"}}
+	f.Fuzz(func(t *testing.T, reply string) {
+		if w, err := parseWinner(reply); err == nil && w != WinnerA && w != WinnerB && w != WinnerTie {
+			t.Fatalf("winner %q", w)
+		}
+		if r, err := parseRubric(reply, crit); err == nil {
+			for _, s := range r.Scores {
+				if s.Score < 1 || s.Score > 5 {
+					t.Fatalf("score %v accepted", s.Score)
+				}
+			}
+		}
+		parseVerdict(reply)
+		parseQuestions(reply)
+		if _, err := extractStatements(context.Background(), func(context.Context, string, string) (string, error) { return reply, nil }, "q", "a"); err != nil && !isParseError(err) {
+			t.Fatalf("statements: %v", err)
+		}
 	})
 }

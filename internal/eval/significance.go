@@ -87,22 +87,11 @@ func PairedBootstrap(ctx context.Context, m Metric, baseline, system [][]float64
 	n := cfg.samples(1000)
 	res := PairedResult{Test: "bs", Samples: n, Seed: cfg.seed(),
 		Baseline: m.Score(sumStats(baseline, m.StatsLen())), System: m.Score(sumStats(system, m.StatsLen()))}
-	rng := cfg.rng()
-	idx := make([]int, len(baseline))
-	blScores, sysScores := make([]float64, n), make([]float64, n)
-	for s := 0; s < n; s++ {
-		if err := ctx.Err(); err != nil {
-			return PairedResult{}, err
-		}
-		for i := range idx {
-			idx[i] = rng.IntN(len(baseline))
-		}
-		blScores[s] = m.Score(sumRows(baseline, idx, m.StatsLen()))
-		sysScores[s] = m.Score(sumRows(system, idx, m.StatsLen()))
-		if cfg.Progress != nil {
-			cfg.Progress(s+1, n)
-		}
+	scores, err := resampledScores(ctx, m, [][][]float64{baseline, system}, n, cfg.rng(), cfg.Progress)
+	if err != nil {
+		return PairedResult{}, err
 	}
+	blScores, sysScores := scores[0], scores[1]
 	res.BaselineMean, res.BaselineCI = estimateCI(blScores)
 	res.SystemMean, res.SystemCI = estimateCI(sysScores)
 	diffs := make([]float64, n)
@@ -171,6 +160,33 @@ func PairedApproxRandomization(ctx context.Context, m Metric, baseline, system [
 		res.SystemMean, res.SystemCI = estimateCI(sysScores)
 	}
 	return res, nil
+}
+
+// resampledScores scores every system on the same n bootstrap resamples
+// of the segments (drawn with replacement from rng): scores[k][s] is
+// system k's score on resample s. The systems' stats must be aligned.
+func resampledScores(ctx context.Context, m Metric, systems [][][]float64, n int, rng *rand.Rand, progress func(done, total int)) ([][]float64, error) {
+	segments := len(systems[0])
+	idx := make([]int, segments)
+	scores := make([][]float64, len(systems))
+	for k := range scores {
+		scores[k] = make([]float64, n)
+	}
+	for s := 0; s < n; s++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		for i := range idx {
+			idx[i] = rng.IntN(segments)
+		}
+		for k, stats := range systems {
+			scores[k][s] = m.Score(sumRows(stats, idx, m.StatsLen()))
+		}
+		if progress != nil {
+			progress(s+1, n)
+		}
+	}
+	return scores, nil
 }
 
 // sumRows adds the rows of stats picked by idx.

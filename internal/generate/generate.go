@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"flywheel/internal/jsonschema"
 	"flywheel/internal/tokenizer"
 )
 
@@ -27,6 +28,14 @@ type Options struct {
 	MaxTokens   int      // ≤ 0: until the context is full
 	Stop        []string // generation ends before the first of these strings
 	TopLogprobs int      // > 0: record each token's log probability and this many alternatives
+	// Schema, when set, constrains the text to a JSON document valid under
+	// it (nil: unconstrained); generation stops with FinishStop as soon as
+	// the document is complete. Tokens that would leave more to write than
+	// MaxTokens (or the context) can hold are masked too, so the document
+	// closes in time; only a budget too small for the schema's shortest
+	// document ends with FinishLength and incomplete JSON. Stop strings
+	// still apply and can cut the document.
+	Schema *jsonschema.Schema
 }
 
 // TokenLogprob is one token and its log probability under the model.
@@ -79,6 +88,13 @@ func Run(ctx context.Context, seq Sequence, tok *tokenizer.Tokenizer, prompt []i
 		dec.Add(id)
 	}
 	out := &stopWriter{stops: opt.Stop, emit: emit}
+	var cons *constraint
+	if opt.Schema != nil {
+		var err error
+		if cons, err = newConstraint(opt.Schema, tok, prompt); err != nil {
+			return nil, fmt.Errorf("generate: %w", err)
+		}
+	}
 
 	start := time.Now()
 	logits, err := seq.Forward(prompt)
@@ -99,7 +115,15 @@ func Run(ctx context.Context, seq Sequence, tok *tokenizer.Tokenizer, prompt []i
 			res.FinishReason = FinishLength
 			break
 		}
+		if cons != nil {
+			if logits, err = cons.mask(logits, tokensLeft(seq, opt, len(res.Tokens))); err != nil {
+				return nil, err
+			}
+		}
 		id := sampler.Sample(logits, history)
+		if cons != nil {
+			id = cons.admit(id)
+		}
 		if opt.TopLogprobs > 0 {
 			res.Logprobs = append(res.Logprobs, logprobOf(tok, logits, id, opt.TopLogprobs))
 		}
@@ -116,6 +140,16 @@ func Run(ctx context.Context, seq Sequence, tok *tokenizer.Tokenizer, prompt []i
 		if stopped {
 			res.FinishReason = FinishStop
 			break
+		}
+		if cons != nil {
+			done, err := cons.accept(id)
+			if err != nil {
+				return nil, err
+			}
+			if done {
+				res.FinishReason = FinishStop
+				break
+			}
 		}
 		if seq.Pos() >= seq.Context() {
 			res.FinishReason = FinishLength
@@ -209,7 +243,7 @@ func logprobOf(tok *tokenizer.Tokenizer, logits []float32, id, n int) Logprob {
 	}
 	top := make([]int, 0, n+1) // ids, most likely first (insertion into a short list)
 	for i, v := range logits {
-		if len(top) == n && v <= logits[top[n-1]] {
+		if len(top) == n && v <= logits[top[n-1]] || math.IsInf(float64(v), -1) { // -Inf: masked by a constraint
 			continue
 		}
 		j := len(top)
