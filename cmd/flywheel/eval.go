@@ -16,7 +16,13 @@ import (
 
 func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		io.WriteString(stderr, "usage: flywheel eval metric --metric bleu|chrf|ter|rouge|squad --hyp FILE --ref FILE [--ref FILE...] [flags]\n\nRun `flywheel eval metric -h` for the flags.\n")
+		io.WriteString(stderr, `usage:
+  flywheel eval metric --metric bleu|chrf|ter|rouge|squad --hyp FILE --ref FILE [--ref FILE...] [flags]
+  flywheel eval retrieval --collection NAME --questions FILE [flags]
+  flywheel eval run CONFIG.yaml [flags]
+
+Run `+"`flywheel eval SUBCOMMAND -h`"+` for the flags.
+`)
 		if len(args) == 0 {
 			return errUsage
 		}
@@ -30,7 +36,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	case "run":
 		return runEvalRun(ctx, args[1:], stdout, stderr)
 	}
-	return fmt.Errorf("eval: unknown subcommand %q: use metric or retrieval", args[0])
+	return fmt.Errorf("eval: unknown subcommand %q: use metric, retrieval or run", args[0])
 }
 
 // metricFlags are the settings of `flywheel eval metric`, named after

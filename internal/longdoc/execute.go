@@ -166,24 +166,25 @@ func (x *executor) summarize(ctx context.Context, text, focus string) (string, S
 	return s.Text, s.Stats, err
 }
 
-// compareFocus is the focus of a comparison: the prompt templates have no
-// compare template, so compare combines the two texts as two summaries
-// with this focus.
-const compareFocus = "how the first and the second compare: what they share and where they differ"
+const tmplCompare = "compare"
+
+// compareVars fills the compare template.
+func compareVars(o Options, a, b, aspect string) prompt.Vars {
+	v := prompt.Vars{"first": prompt.String(a), "second": prompt.String(b), "max_words": o.maxWords(combineWords)}
+	if aspect != "" {
+		v["aspect"] = prompt.String(aspect)
+	}
+	return v
+}
 
 // compare asks how a and b compare, each cut to half the room.
 func (x *executor) compare(ctx context.Context, a, b, aspect string) (string, Stats, error) {
-	focus := compareFocus
-	if aspect != "" {
-		focus += ", as to " + aspect
-	}
-	room, err := x.o.roomFor(tmplCombine, combineVars(x.o.Options, []string{"", ""}, focus), 0)
+	room, err := x.o.roomFor(tmplCompare, compareVars(x.o.Options, "", "", aspect), 0)
 	if err != nil {
 		return "", Stats{}, err
 	}
 	half := room/2 - summaryCost
-	v := combineVars(x.o.Options, []string{x.o.truncate(a, half), x.o.truncate(b, half)}, focus)
-	return x.call(ctx, "compare", tmplCombine, v)
+	return x.call(ctx, "compare", tmplCompare, compareVars(x.o.Options, x.o.truncate(a, half), x.o.truncate(b, half), aspect))
 }
 
 // answer composes the answer to the question from the material, quoted as

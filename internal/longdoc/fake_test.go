@@ -54,6 +54,8 @@ func (f *fakeModel) Chat(ctx context.Context, req llm.Request, stream func(strin
 		c.kind, c.material = "repair", between(user, "<json>\n", "\n</json>")
 	case bytes.Equal(req.JSONSchema, PlanSchema):
 		c.kind, c.material = "plan", user
+	case strings.Contains(user, "<first>"):
+		c.kind, c.material = "compare", between(user, "<first>\n", "\n</first>")+"\n"+between(user, "<second>\n", "\n</second>")
 	case strings.Contains(user, "<summaries>"):
 		c.kind, c.material = "combine", strings.Join(allBetween(user, "\">\n", "\n</summary>"), "\n")
 	case strings.Contains(user, "<summary>"):

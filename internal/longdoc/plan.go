@@ -170,7 +170,7 @@ type PlanOptions struct {
 const (
 	defaultMaxSteps = 8
 	defaultFindK    = 4
-	tmplPlan        = "plan"
+	tmplPlan        = "plan_actions"
 	tmplRepair      = "repair_json"
 )
 
@@ -188,7 +188,7 @@ func (o PlanOptions) withDefaults() PlanOptions {
 // Plan asks m for a plan of actions that answers question about document.
 // The model sees the question, the document's title and an outline (the
 // opening words of its parts); its answer is constrained by PlanSchema. A
-// model that writes the plan template's numbered lines instead ("1. find:
+// model that writes the numbered lines of the plan template instead ("1. find:
 // …") gets them translated (see PlanFromSteps). The plan is checked
 // (ActionPlan.Check); an invalid one is sent back once, with what is
 // wrong, for repair; a second invalid plan is an error.

@@ -103,8 +103,8 @@ func checkExecution(t *testing.T, f *fakeModel, x *Execution, text string) {
 		t.Errorf("summarize read %d texts, want the find's output", len(got))
 	}
 	kinds := f.kinds()
-	if kinds["plan"] != 1 || kinds["chunk"] != 1 || kinds["combine"] != 1 || kinds["answer"] != 1 || x.Calls != 4 {
-		t.Errorf("calls %v (Calls %d), want plan, chunk (summarize), combine (compare) and answer once each", kinds, x.Calls)
+	if kinds["plan"] != 1 || kinds["chunk"] != 1 || kinds["compare"] != 1 || kinds["answer"] != 1 || x.Calls != 4 {
+		t.Errorf("calls %v (Calls %d), want plan, chunk (summarize), compare and answer once each", kinds, x.Calls)
 	}
 	checkUsage(t, f, x.Stats)
 }

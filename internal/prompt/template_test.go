@@ -194,7 +194,7 @@ func TestDefaultNames(t *testing.T) {
 			t.Errorf("%s has no description", tmpl.Name)
 		}
 	}
-	want := []string{"instruct", "judge_pairwise", "judge_rubric", "minutes", "plan", "rag_answer", "rag_answer_cot",
+	want := []string{"compare", "instruct", "judge_pairwise", "judge_rubric", "minutes", "plan", "plan_actions", "rag_answer", "rag_answer_cot",
 		"repair_json", "summarize_chunk", "summarize_combine", "summarize_refine"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("defaults = %v, want %v", got, want)
@@ -386,8 +386,8 @@ func TestOpenOverrides(t *testing.T) {
 	if tmpl, err := lib.Get("minutes"); err != nil || tmpl.Source != "embedded:templates/minutes.tmpl" {
 		t.Errorf("minutes: %v, %v", tmpl, err)
 	}
-	if got := len(lib.List()); got != 12 {
-		t.Errorf("List has %d templates, want 12 (11 defaults + rag_answer v2)", got)
+	if got := len(lib.List()); got != 14 {
+		t.Errorf("List has %d templates, want 14 (13 defaults + rag_answer v2)", got)
 	}
 }
 
