@@ -149,15 +149,7 @@ type outputs map[string][]*outputRecord
 // generate answers every (variant, example) pair that outputs.jsonl does
 // not hold yet.
 func (h *Harness) generate(ctx context.Context, cfg Config, exs []Example) (outputs, error) {
-	done := map[string]*outputRecord{}
-	j, err := openJournal(filepath.Join(cfg.Out, OutputsFile), func(line []byte) error {
-		var r outputRecord
-		if err := json.Unmarshal(line, &r); err != nil {
-			return err
-		}
-		done[r.Key] = &r
-		return nil
-	})
+	j, done, err := openRecords(filepath.Join(cfg.Out, OutputsFile), func(r *outputRecord) string { return r.Key })
 	if err != nil {
 		return nil, fmt.Errorf("eval run: %w", err)
 	}
@@ -259,15 +251,7 @@ func (h *Harness) judgeAll(ctx context.Context, cfg Config, exs []Example, outs 
 	if len(tasks) == 0 {
 		return res, nil
 	}
-	done := map[string]*judgmentRecord{}
-	j, err := openJournal(filepath.Join(cfg.Out, JudgmentsFile), func(line []byte) error {
-		var r judgmentRecord
-		if err := json.Unmarshal(line, &r); err != nil {
-			return err
-		}
-		done[r.Key] = &r
-		return nil
-	})
+	j, done, err := openRecords(filepath.Join(cfg.Out, JudgmentsFile), func(r *judgmentRecord) string { return r.Key })
 	if err != nil {
 		return nil, fmt.Errorf("eval run: %w", err)
 	}

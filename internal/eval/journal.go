@@ -108,3 +108,18 @@ func writeFileAtomic(path string, data []byte) error {
 	}
 	return os.Rename(tmp.Name(), path)
 }
+
+// openRecords opens the journal at path and returns its records decoded
+// as R, by key.
+func openRecords[R any](path string, key func(*R) string) (*journal, map[string]*R, error) {
+	done := map[string]*R{}
+	j, err := openJournal(path, func(line []byte) error {
+		r := new(R)
+		if err := json.Unmarshal(line, r); err != nil {
+			return err
+		}
+		done[key(r)] = r
+		return nil
+	})
+	return j, done, err
+}
