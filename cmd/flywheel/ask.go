@@ -223,7 +223,11 @@ func printAnswerSources(w io.Writer, a *answer.Answer) {
 		}
 		fmt.Fprintf(w, "[%d] %s [%s] bytes %d-%d: %s\n", c.Number, name, c.DocID, c.Start, c.End, snippet(c.Text, 160))
 	}
-	fmt.Fprintf(w, "\nconfidence %.2f, support %.2f, %s", a.Confidence, a.Support, a.Model)
+	how := a.Model
+	if a.Abstained {
+		how = "abstained"
+	}
+	fmt.Fprintf(w, "\nconfidence %.2f, support %.2f, %s", a.Confidence, a.Support, how)
 	if a.Usage.TotalTokens > 0 {
 		fmt.Fprintf(w, ", %d prompt + %d completion tokens", a.Usage.PromptTokens, a.Usage.CompletionTokens)
 	}
