@@ -11,8 +11,10 @@ import (
 	"strings"
 
 	"flywheel/internal/answer"
+	"flywheel/internal/embed"
 	"flywheel/internal/llama"
 	"flywheel/internal/llm"
+	"flywheel/internal/prompt"
 	"flywheel/internal/retrieve"
 )
 
@@ -27,6 +29,8 @@ type askFlags struct {
 	maxTokens, threads                   *int
 	temperature, minSupport, threshold   *float64
 	cot, asJSON, trace                   *bool
+	examples, selector                   *string
+	shots                                *int
 }
 
 func runAsk(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -54,6 +58,9 @@ func runAsk(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		cot:         fs.Bool("cot", true, "self-correct a low-confidence model answer by retrying once with chain of thought"),
 		asJSON:      fs.Bool("json", false, "print the answer as JSON: answer, citations, confidence, usage, cost, trace"),
 		trace:       fs.Bool("trace", false, "print what the pipeline did to standard error"),
+		examples:    fs.String("examples", "", "worked examples (few-shot) `file`: JSONL or a JSON array with question/answer, input/output or instruction/response fields"),
+		selector:    fs.String("examples-selector", "ngram", "how --examples are picked per question: ngram (overlap with the question), similarity or mmr (the collection's embedding model), length (in file order, within --context-budget)"),
+		shots:       fs.Int("shots", 2, "worked examples per question"),
 	}
 	fs.Var(&f.filters, "filter", "only documents whose `key=value` holds (repeatable; keys: title, path, doc_id or a metadata field)")
 	fs.Usage = func() {
@@ -94,6 +101,10 @@ func runAsk(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if p.Mode, err = searchMode(r, *f.mode, stderr); err != nil {
 		return err
 	}
+	if p.Examples, err = f.exampleSelector(c.Embedder()); err != nil {
+		return err
+	}
+	p.Shots = *f.shots
 	closeModels, err := f.openModels(p)
 	if err != nil {
 		return err
@@ -202,6 +213,39 @@ func (f *askFlags) openLocal(p *answer.Pipeline) (*llm.Local, func(), error) {
 	p.Count = func(s string) int { return len(tok.Encode(s, false, false)) }
 	p.Context = local.Context()
 	return local, close, nil
+}
+
+// exampleSelector loads --examples and picks them by --examples-selector
+// (nil without --examples). emb is the collection's embedding model, or
+// nil.
+func (f *askFlags) exampleSelector(emb embed.Embedder) (prompt.Selector, error) {
+	if *f.examples == "" {
+		return nil, nil
+	}
+	exs, err := prompt.LoadExamples(*f.examples)
+	if err != nil {
+		return nil, fmt.Errorf("ask: --examples: %w", err)
+	}
+	pool := prompt.Fixed(exs)
+	switch *f.selector {
+	case "ngram":
+		return &prompt.NGramOverlap{Examples: pool}, nil
+	case "length":
+		budget := *f.budget
+		if budget <= 0 {
+			budget = 500
+		}
+		return &prompt.LengthBased{Examples: pool, Budget: budget}, nil
+	case "similarity", "mmr":
+		if emb == nil {
+			return nil, fmt.Errorf("ask: --examples-selector %s needs an embedding model: ingest the collection with --embed-model or --embed-url, or use ngram", *f.selector)
+		}
+		if *f.selector == "mmr" {
+			return &prompt.MMR{Examples: pool, Embed: emb.Embed}, nil
+		}
+		return &prompt.Similarity{Examples: pool, Embed: emb.Embed}, nil
+	}
+	return nil, fmt.Errorf("ask: unknown --examples-selector %q: use ngram, similarity, mmr or length", *f.selector)
 }
 
 // modelName is a model path's name: its file name without the extension.

@@ -62,6 +62,12 @@ type Pipeline struct {
 	Threshold   float64
 	SelfCorrect SelfCorrect
 
+	// Examples, when set, picks worked examples (few-shot) for each
+	// question: Shots of them (default 2) go into the prompt before the
+	// question, inside the passage budget's share of the context.
+	Examples prompt.Selector
+	Shots    int
+
 	// Sentences is the most sentences an extractive answer quotes
 	// (default 3).
 	Sentences int

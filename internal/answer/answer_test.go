@@ -3,12 +3,14 @@ package answer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
 
 	"flywheel/internal/chunk"
 	"flywheel/internal/llm"
+	"flywheel/internal/prompt"
 	"flywheel/internal/retrieve"
 )
 
@@ -417,6 +419,48 @@ func TestContextBudget(t *testing.T) {
 		}
 		if tc.context > 0 && total+50 > tc.context {
 			t.Errorf("context %d: prompt of %d words and 50 for the answer overflow it", tc.context, total)
+		}
+	}
+}
+
+func TestFewShotExamples(t *testing.T) {
+	pool := prompt.Fixed([]prompt.Example{
+		{Input: "What do rivers carry?", Output: "Sediment [1]."},
+		{Input: "What is the capital of France?", Output: "Paris [1]."},
+		{Input: "What erupts from volcanoes?", Output: "Lava [1]."},
+	})
+	for _, tc := range []struct {
+		shots int
+		want  []string // example questions in the prompt, in order
+	}{
+		{1, []string{"What erupts from volcanoes?"}},
+		{2, []string{"What erupts from volcanoes?", "What do rivers carry?"}},
+	} {
+		m := &fakeModel{replies: []reply{{text: "Lava [2].", logprob: -0.05, model: "small"}}}
+		p := &Pipeline{Retriever: &fakeRetriever{hits: modelHits()}, Model: m,
+			Examples: &prompt.NGramOverlap{Examples: pool}, Shots: tc.shots}
+		a, err := p.Ask(context.Background(), Question{Text: "What does magma erupt as from volcanoes?"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var prompts strings.Builder
+		for _, msg := range m.reqs[0].Messages {
+			prompts.WriteString(msg.Content)
+		}
+		text := prompts.String()
+		last := -1
+		for _, q := range tc.want {
+			i := strings.Index(text, q)
+			if i < 0 || i < last {
+				t.Errorf("shots %d: example %q missing or out of order in %q", tc.shots, q, text)
+			}
+			last = i
+		}
+		if strings.Contains(text, "capital of France") {
+			t.Errorf("shots %d: the least similar example is in the prompt", tc.shots)
+		}
+		if !strings.Contains(strings.Join(a.Trace, "\n"), fmt.Sprintf("%d worked examples", len(tc.want))) {
+			t.Errorf("shots %d: trace %q", tc.shots, a.Trace)
 		}
 	}
 }

@@ -33,7 +33,14 @@ func (p *Pipeline) generate(ctx context.Context, a *Answer, q Question, hits []r
 	if err != nil {
 		return err
 	}
-	budget, err := p.fitBudget(lib, q.Text)
+	shots, err := p.examples(ctx, q.Text)
+	if err != nil {
+		return err
+	}
+	if len(shots) > 0 {
+		a.tracef("%d worked examples in the prompt", len(shots))
+	}
+	budget, err := p.fitBudget(lib, q.Text, shots)
 	if err != nil {
 		return err
 	}
@@ -46,7 +53,7 @@ func (p *Pipeline) generate(ctx context.Context, a *Answer, q Question, hits []r
 		a.abstain()
 		return streamWhole(q.Stream, a.Text)
 	}
-	c := &corrector{p: p, a: a, q: q, lib: lib, packed: packed, hits: hits,
+	c := &corrector{p: p, a: a, q: q, lib: lib, packed: packed, shots: shots, hits: hits,
 		out: output{stream: q.Stream, replace: q.Replace}}
 	return c.run(ctx)
 }
@@ -58,7 +65,7 @@ const defaultAnswerTokens = 256
 // fitBudget is the passages' token budget: Budget, and with Context set at
 // most what the answer and the longest prompt (its templates rendered with
 // the question and no passages) leave.
-func (p *Pipeline) fitBudget(lib *prompt.Library, question string) (int, error) {
+func (p *Pipeline) fitBudget(lib *prompt.Library, question string, shots []prompt.Example) (int, error) {
 	budget := p.budget()
 	if p.Context <= 0 {
 		return budget, nil
@@ -69,7 +76,7 @@ func (p *Pipeline) fitBudget(lib *prompt.Library, question string) (int, error) 
 	}
 	overhead := 0
 	for _, name := range names {
-		n, err := p.promptTokens(lib, name, question)
+		n, err := p.promptTokens(lib, name, question, shots)
 		if err != nil {
 			return 0, err
 		}
@@ -89,12 +96,12 @@ func (p *Pipeline) fitBudget(lib *prompt.Library, question string) (int, error) 
 // promptTokens counts the tokens of template name rendered with the
 // question and no passages: each message's content, and a few tokens for
 // its role and delimiters.
-func (p *Pipeline) promptTokens(lib *prompt.Library, name, question string) (int, error) {
+func (p *Pipeline) promptTokens(lib *prompt.Library, name, question string, shots []prompt.Example) (int, error) {
 	tmpl, err := lib.Get(name)
 	if err != nil {
 		return 0, fmt.Errorf("answer: %w", err)
 	}
-	msgs, err := tmpl.Render(prompt.Vars{"question": prompt.String(question), "passages": prompt.Passages(prompt.Packed{})})
+	msgs, err := tmpl.Render(answerVars(question, prompt.Packed{}, shots))
 	if err != nil {
 		return 0, fmt.Errorf("answer: %w", err)
 	}
@@ -118,8 +125,39 @@ type corrector struct {
 	q      Question
 	lib    *prompt.Library
 	packed prompt.Packed
+	shots  []prompt.Example
 	hits   []retrieve.Hit
 	out    output
+}
+
+// answerVars fills an answer template: the question, the passages and,
+// when there are any, the worked examples.
+func answerVars(question string, packed prompt.Packed, shots []prompt.Example) prompt.Vars {
+	v := prompt.Vars{"question": prompt.String(question), "passages": prompt.Passages(packed)}
+	if len(shots) > 0 {
+		v["examples"] = prompt.Examples(shots)
+	}
+	return v
+}
+
+// defaultShots is how many worked examples Examples contributes.
+const defaultShots = 2
+
+// examples picks the worked examples for a question (none without a
+// selector).
+func (p *Pipeline) examples(ctx context.Context, question string) ([]prompt.Example, error) {
+	if p.Examples == nil {
+		return nil, nil
+	}
+	k := p.Shots
+	if k <= 0 {
+		k = defaultShots
+	}
+	shots, err := p.Examples.Select(ctx, question, k)
+	if err != nil {
+		return nil, fmt.Errorf("answer: choosing worked examples: %w", err)
+	}
+	return shots, nil
 }
 
 func (c *corrector) run(ctx context.Context) error {
@@ -198,7 +236,11 @@ func (c *corrector) ask(ctx context.Context, m llm.Model, modelName, name string
 	if err != nil {
 		return attempt{}, fmt.Errorf("answer: %w", err)
 	}
-	msgs, err := tmpl.Render(prompt.Vars{"question": prompt.String(c.q.Text), "passages": prompt.Passages(c.packed)})
+	shots := c.shots
+	if cot { // the examples show answers, not the reasoning the chain-of-thought template asks for
+		shots = nil
+	}
+	msgs, err := tmpl.Render(answerVars(c.q.Text, c.packed, shots))
 	if err != nil {
 		return attempt{}, fmt.Errorf("answer: %w", err)
 	}
