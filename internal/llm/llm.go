@@ -2,6 +2,7 @@ package llm
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"flywheel/internal/prompt"
@@ -106,3 +107,13 @@ type Func func(ctx context.Context, req Request, stream func(delta string) error
 func (f Func) Chat(ctx context.Context, req Request, stream func(string) error) (*Response, error) {
 	return f(ctx, req, stream)
 }
+
+// Errors a Model wraps so callers can tell the client's mistakes from
+// failures.
+var (
+	// ErrUnknownModel: Request.Model names no model served here.
+	ErrUnknownModel = errors.New("unknown model")
+	// ErrInvalidRequest: the request cannot be served as it is, such as a
+	// prompt longer than the model's context.
+	ErrInvalidRequest = errors.New("invalid request")
+)

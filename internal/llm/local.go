@@ -258,10 +258,6 @@ func (l *Local) adapterList() string {
 	return strings.Join(names, ", ")
 }
 
-// ErrUnknownModel is returned (wrapped) by Local.Chat for a model name the
-// engine does not serve.
-var ErrUnknownModel = errors.New("unknown model")
-
 // useAdapter resolves a request's model name: "" or the base name is the
 // base model, "base:adapter" or "adapter" a loaded adapter, which is then
 // counted as in use until done is called.
@@ -359,7 +355,7 @@ func (l *Local) PromptTokens(msgs []Message) ([]int, error) {
 		return nil, errors.New("local engine: the conversation renders to no tokens")
 	}
 	if len(ids) > l.context {
-		return nil, fmt.Errorf("local engine: the prompt is %d tokens but %s's context holds %d: shorten the conversation or raise LocalConfig.Context", len(ids), l.name, l.context)
+		return nil, fmt.Errorf("local engine: %w: the prompt is %d tokens but %s's context holds %d: shorten the conversation or raise LocalConfig.Context", ErrInvalidRequest, len(ids), l.name, l.context)
 	}
 	return ids, nil
 }
