@@ -245,7 +245,7 @@ func waitForDocuments(t *testing.T, data, name string, n int) int {
 	ctx := context.Background()
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
-		time.Sleep(2 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond) // each poll opens the store: not so often that it starves the child's writes
 		if _, err := os.Stat(filepath.Join(data, "flywheel.db")); err != nil {
 			continue
 		}

@@ -41,6 +41,8 @@ var commands = []command{
 	{"search", "find the passages of a collection that match a query, with why they score", runSearch},
 	{"ask", "answer a question from a collection with cited sources (extractive without a model)", runAsk},
 	{"minutes", "write a meeting transcript's minutes as JSON: summary, decisions, action items, open questions", runMinutes},
+	{"serve", "serve the OpenAI-compatible API, the document-QA app and the web UI (http://127.0.0.1:8080/)", runServe},
+	{"keys", "create, list and revoke the API keys of a data directory", runKeys},
 }
 
 func main() {

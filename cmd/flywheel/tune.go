@@ -14,7 +14,6 @@ import (
 	"flywheel/internal/llama"
 	"flywheel/internal/lora"
 	"flywheel/internal/tensor"
-	"flywheel/internal/tokenizer"
 	"flywheel/internal/train"
 )
 
@@ -96,12 +95,12 @@ func runTune(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	opt := train.DataOptions{Vocab: m.Config.Vocab, MaxLen: cfg.MaxLen}
 	if m.Tokenizer != nil {
 		opt.Tokenizer = m.Tokenizer
-		tpl, err := chatTemplate(m.Tokenizer, *chatTpl)
+		tpl, err := train.ChatTemplate(m.Tokenizer, *chatTpl)
 		if err != nil {
 			return fmt.Errorf("tune: --chat-template: %w", err)
 		}
 		if tpl != nil {
-			opt.Chat = chatEncoder(m.Tokenizer, tpl)
+			opt.Chat = train.TemplateEncoder(m.Tokenizer, tpl)
 		}
 	}
 	trainSet, rep, err := train.LoadExamples(*data, opt)
@@ -149,38 +148,6 @@ func parseBetas(s string) (float64, float64, error) {
 		return 0, 0, fmt.Errorf("%q: %w", s, err)
 	}
 	return b1, b2, nil
-}
-
-// chatTemplate picks the template examples are formatted with.
-func chatTemplate(tok *tokenizer.Tokenizer, choice string) (*tokenizer.Template, error) {
-	if tok == nil || choice == "none" {
-		return nil, nil
-	}
-	if choice == "auto" {
-		t, err := tok.ChatTemplate()
-		if errors.Is(err, tokenizer.ErrNoChatTemplate) {
-			return nil, nil // a base model: plain layout
-		}
-		return t, err
-	}
-	return tokenizer.BuiltinTemplate(choice, tok.Piece(tok.BOS()), tok.Piece(tok.EOS()))
-}
-
-// chatEncoder renders conversations with tpl and tokenizes them, marking
-// the assistant turns: the same code serving formats prompts with.
-func chatEncoder(tok *tokenizer.Tokenizer, tpl *tokenizer.Template) train.ChatEncoder {
-	return func(msgs []train.ChatMessage) ([]int, []bool, error) {
-		tm := make([]tokenizer.Message, len(msgs))
-		for i, m := range msgs {
-			tm[i] = tokenizer.Message{Role: m.Role, Content: m.Content}
-		}
-		segs, err := tpl.Segments(tm)
-		if err != nil {
-			return nil, nil, err
-		}
-		ids, trained := tok.EncodeSegments(segs)
-		return ids, trained, nil
-	}
 }
 
 func printTuneResult(w io.Writer, cfg train.Config, res *train.Result) {

@@ -63,7 +63,7 @@ func (c *Cache) Chat(ctx context.Context, req Request, stream func(string) error
 		c.lru.skip()
 		return c.next.Chat(ctx, req, stream)
 	}
-	key := requestKey(req, req.Messages)
+	key := requestKey(req, req.Conversation())
 	if hit, ok := c.lru.get(key); ok {
 		resp := hitResponse(hit, "cache: exact hit")
 		return resp, emitWhole(stream, resp)
@@ -83,6 +83,7 @@ func cacheable(req Request) bool { return req.Temperature <= 0 || req.Seed != 0 
 func requestKey(req Request, msgs []Message) [32]byte {
 	raw, _ := json.Marshal(struct {
 		Model       string
+		Raw         bool
 		Messages    []Message
 		MaxTokens   int
 		Temperature float64
@@ -92,7 +93,7 @@ func requestKey(req Request, msgs []Message) [32]byte {
 		Logprobs    bool
 		TopLogprobs int
 		JSONSchema  []byte
-	}{req.Model, msgs, req.MaxTokens, max(req.Temperature, 0), req.TopP, req.Seed, req.Stop, req.Logprobs, req.TopLogprobs, req.JSONSchema})
+	}{req.Model, req.Prompt != "" && len(req.Messages) == 0, msgs, req.MaxTokens, max(req.Temperature, 0), req.TopP, req.Seed, req.Stop, req.Logprobs, req.TopLogprobs, req.JSONSchema})
 	return sha256.Sum256(raw)
 }
 

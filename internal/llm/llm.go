@@ -25,6 +25,11 @@ type Request struct {
 	// LoRA adapter. "" is the implementation's default.
 	Model    string
 	Messages []Message
+	// Prompt, set instead of Messages, asks for a plain-text completion:
+	// the local engine continues it as it is, with no chat template (what
+	// /v1/completions means); remote endpoints receive it as one user
+	// message.
+	Prompt string
 	// MaxTokens bounds the completion (≤ 0: the implementation's limit).
 	MaxTokens int
 	// Temperature ≤ 0 decodes greedily.
@@ -43,6 +48,15 @@ type Request struct {
 	// Key identifies who pays (an API key's name) for budgets and cost
 	// totals; "" is anonymous.
 	Key string
+}
+
+// Conversation is the request's messages: Messages, or Prompt as one user
+// message.
+func (r Request) Conversation() []Message {
+	if r.Prompt != "" && len(r.Messages) == 0 {
+		return []Message{{Role: RoleUser, Content: r.Prompt}}
+	}
+	return r.Messages
 }
 
 // TokenLogprob is one token with its log-probability.

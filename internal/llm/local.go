@@ -296,7 +296,7 @@ func (l *Local) Chat(ctx context.Context, req Request, stream func(delta string)
 		return nil, err
 	}
 	defer done()
-	ids, err := l.PromptTokens(req.Messages)
+	ids, err := l.requestTokens(req)
 	if err != nil {
 		return nil, err
 	}
@@ -356,6 +356,22 @@ func (l *Local) PromptTokens(msgs []Message) ([]int, error) {
 	}
 	if len(ids) > l.context {
 		return nil, fmt.Errorf("local engine: %w: the prompt is %d tokens but %s's context holds %d: shorten the conversation or raise LocalConfig.Context", ErrInvalidRequest, len(ids), l.name, l.context)
+	}
+	return ids, nil
+}
+
+// requestTokens are the prompt ids of req: its Prompt as it is, or its
+// messages through the chat template.
+func (l *Local) requestTokens(req Request) ([]int, error) {
+	if req.Prompt == "" || len(req.Messages) > 0 {
+		return l.PromptTokens(req.Messages)
+	}
+	ids := l.tok.Encode(req.Prompt, l.addBOS, false)
+	if len(ids) == 0 {
+		return nil, fmt.Errorf("local engine: %w: the prompt encodes to no tokens", ErrInvalidRequest)
+	}
+	if len(ids) > l.context {
+		return nil, fmt.Errorf("local engine: %w: the prompt is %d tokens but %s's context holds %d: shorten it or raise LocalConfig.Context", ErrInvalidRequest, len(ids), l.name, l.context)
 	}
 	return ids, nil
 }

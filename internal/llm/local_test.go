@@ -59,6 +59,9 @@ func saveRandomAdapter(t testing.TB, m *llama.Model, seed uint64) string {
 func direct(t *testing.T, l *Local, adapterPath string, req Request) *generate.Result {
 	t.Helper()
 	ids, err := l.PromptTokens(req.Messages)
+	if req.Prompt != "" { // a plain completion: the text as it is, after BOS
+		ids, err = l.model.Tokenizer.Encode(req.Prompt, true, false), nil
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,6 +155,7 @@ func TestLocalChatMatchesGenerate(t *testing.T) {
 		{"top logprobs", Request{Messages: ask("Once upon a time"), MaxTokens: 20, TopLogprobs: 3}},
 		{"to the end", Request{Messages: ask("The cat"), MaxTokens: 500}},
 		{"json schema", Request{Messages: ask("Name a girl"), MaxTokens: 60, JSONSchema: []byte(personSchema)}},
+		{"plain completion", Request{Prompt: "Once upon a time", MaxTokens: 30}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			want := direct(t, l, "", tc.req)

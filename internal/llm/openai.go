@@ -291,7 +291,7 @@ func (o *OpenAI) finish(resp *Response, req Request) {
 		resp.Model = o.modelName(req)
 	}
 	if resp.Usage == (Usage{}) {
-		p, c := EstimateTokens(req.Messages), estimateTextTokens(resp.Text)
+		p, c := EstimateTokens(req.Conversation()), estimateTextTokens(resp.Text)
 		resp.Usage = Usage{PromptTokens: p, CompletionTokens: c, TotalTokens: p + c}
 		resp.Trace = append(resp.Trace, fmt.Sprintf("%s: the upstream reported no usage; estimated %d prompt + %d completion tokens", o.cfg.Name, p, c))
 	}
@@ -372,7 +372,7 @@ type streamOptions struct {
 func (o *OpenAI) requestBody(req Request, stream bool) ([]byte, error) {
 	body := chatRequest{
 		Model:       o.modelName(req),
-		Messages:    req.Messages,
+		Messages:    req.Conversation(),
 		MaxTokens:   max(req.MaxTokens, 0),
 		Temperature: max(req.Temperature, 0),
 		Stop:        req.Stop,

@@ -28,7 +28,9 @@ func (o *OpenAI) chatSchema(ctx context.Context, req Request, stream func(string
 		return resp, emitWhole(stream, resp)
 	}
 	repair := req
-	repair.Messages = append(append(make([]Message, 0, len(req.Messages)+2), req.Messages...),
+	conv := req.Conversation()
+	repair.Prompt = ""
+	repair.Messages = append(append(make([]Message, 0, len(conv)+2), conv...),
 		Message{Role: RoleAssistant, Content: resp.Text},
 		Message{Role: RoleUser, Content: repairPrompt(verr)})
 	fixed, err := o.chatRetrying(ctx, repair, nil)

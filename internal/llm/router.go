@@ -226,7 +226,7 @@ func (r *Router) plan(req Request) ([]Route, []string, error) {
 		}
 		candidates = candidates[i : i+1]
 	}
-	prompt := r.cfg.EstimateTokens(req.Messages)
+	prompt := r.cfg.EstimateTokens(req.Conversation())
 	need := prompt + max(req.MaxTokens, 0)
 	over := r.cfg.Ledger != nil && r.cfg.Ledger.OverBudget(req.Key)
 	trace := []string{fmt.Sprintf("router: ~%d prompt tokens, strategy %v", prompt, r.cfg.Strategy)}
