@@ -227,6 +227,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if models.local != nil {
 		scfg.Tune.Models = map[string]string{models.local.Name(): cfg.Model}
+		scfg.Adapters = models.local // promoted adapters load after the --lora ones, which win
 	}
 	if scfg.Model != nil && cfg.Pricing != "" {
 		pricing, err := llm.LoadPricing(cfg.Pricing)

@@ -35,6 +35,8 @@ type app struct {
 	open map[string]*openCollection
 
 	jobs *jobRunner
+	// adapters are the promoted LoRA adapters (see Config.Adapters).
+	adapters *adapterRegistry
 }
 
 // openCollection is a collection open for the server's lifetime. Ingest
@@ -50,6 +52,7 @@ type openCollection struct {
 func (s *Server) appRoutes() {
 	s.app = &app{s: s, open: map[string]*openCollection{}}
 	s.app.jobs = newJobRunner(s)
+	s.app.adapters = newAdapterRegistry(s)
 	routes := []struct {
 		pattern string
 		handler http.HandlerFunc
@@ -73,6 +76,9 @@ func (s *Server) appRoutes() {
 		{"POST /api/jobs/{id}/cancel", s.cancelJob},
 		{"POST /api/jobs/{id}/resume", s.resumeJob},
 		{"GET /api/evals", s.listEvals},
+		{"GET /api/adapters", s.listAdapters},
+		{"POST /api/adapters", s.promoteAdapter},
+		{"DELETE /api/adapters/{name}", s.unloadAdapter},
 		{"GET /api/evals/{name}/{file}", s.getEvalReport},
 	}
 	for _, r := range routes {

@@ -37,6 +37,11 @@ type Config struct {
 	Answer AnswerConfig
 	// Tune says what fine-tuning jobs may train (see TuneConfig).
 	Tune TuneConfig
+	// Adapters is the local engine whose LoRA adapters /api/adapters
+	// promotes and unloads (nil: no local model, the endpoints answer
+	// 501). New loads the adapters promoted before a restart, except
+	// names the engine already serves.
+	Adapters AdapterEngine
 }
 
 // Limits bound what clients may ask of the server. The zero value of each

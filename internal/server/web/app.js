@@ -1,6 +1,7 @@
 // flywheel's web UI: chat with a collection, upload documents, rate
-// answers, browse and export feedback, watch fine-tuning jobs, open
-// evaluation reports. Plain JavaScript over the /api endpoints.
+// answers, browse and export feedback, watch fine-tuning jobs and promote
+// their adapters, open evaluation reports. Plain JavaScript over the /api
+// endpoints.
 "use strict";
 
 const $ = (sel, root = document) => root.querySelector(sel);
@@ -381,12 +382,53 @@ async function loadJobs() {
       el("td", { className: "job-state", textContent: j.state, title: j.error || "" }),
       el("td", { textContent: p.steps ? `${p.step}/${p.steps}` : "" }),
       el("td", { textContent: p.loss ? p.loss.toFixed(4) : "" }),
-      el("td", {}, el("button", { type: "button", textContent: "Open", onclick: guard(() => watchJob(j.id)) })));
+      el("td", {}, el("button", { type: "button", textContent: "Open", onclick: guard(() => watchJob(j.id)) }),
+        j.kind === "tune" && j.state === "done" ? el("button", { type: "button", className: "promote", textContent: "Promote", onclick: guard(() => promoteJob(j.id)) }) : ""));
     tr.dataset.id = j.id;
     return tr;
   }));
 }
-loaders.jobs = loadJobs;
+loaders.jobs = async () => { await loadJobs(); await loadAdapters(); };
+
+// promoteJob serves a finished job's adapter over the local model, under
+// a name the user gives (the job's id by default).
+async function promoteJob(id) {
+  const name = prompt(`Serve the adapter of ${id} as (letters, digits, "_", "." and "-"):`, id);
+  if (name === null) return;
+  const a = await api("POST", "/api/adapters", { name: name.trim(), job: id });
+  notify(`Serving ${a.model}: ask for it by that model name.`, true);
+  await loadAdapters();
+}
+
+// loadAdapters lists the adapters served over the local model.
+async function loadAdapters() {
+  const body = $("#adapters-table tbody");
+  const note = (text) => body.replaceChildren(el("tr", {}, el("td", { colSpan: 4, textContent: text })));
+  let list;
+  try {
+    list = await api("GET", "/api/adapters");
+  } catch (err) {
+    if (err.status !== 501) throw err;
+    note(err.message); // no local model
+    return;
+  }
+  if (!list.adapters.length) {
+    note(`No adapter is served over ${list.base}: promote a finished fine-tuning job.`);
+    return;
+  }
+  body.replaceChildren(...list.adapters.map((a) => el("tr", { className: "adapter-row" },
+    el("td", { textContent: a.model }),
+    el("td", { textContent: a.source }),
+    el("td", { textContent: new Date(a.loaded_at).toLocaleString() }),
+    el("td", {}, el("button", { type: "button", className: "unload", textContent: "Unload", onclick: guard(() => unloadAdapter(a)) })))));
+}
+
+async function unloadAdapter(a) {
+  if (!confirm(`Stop serving ${a.model}?`)) return;
+  await api("DELETE", `/api/adapters/${encodeURIComponent(a.name)}`);
+  notify(`${a.model} is no longer served.`, true);
+  await loadAdapters();
+}
 
 // drawLoss draws the training loss per step as a line and the validation
 // losses as dots.
