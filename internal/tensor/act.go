@@ -20,6 +20,16 @@ func (a *Q8Act) Quantize(x []float32) {
 		a.Q, a.D, a.S = make([]int8, n), make([]float32, n/QK), make([]float32, n/QK)
 	}
 	a.Q, a.D, a.S = a.Q[:n], a.D[:n/QK], a.S[:n/QK]
+	if useAVX2 && n >= QK {
+		quantizeQ8ActAVX2(&x[0], &a.Q[0], &a.D[0], &a.S[0], n/QK)
+		return
+	}
+	a.quantizeRef(x)
+}
+
+// quantizeRef sets a from x in plain Go: the definition of the SIMD
+// quantizer.
+func (a *Q8Act) quantizeRef(x []float32) {
 	for b := range a.D {
 		xs := x[b*QK : (b+1)*QK]
 		var amax float32
@@ -74,6 +84,28 @@ func DotQ8Act4(t DType, rows []byte, stride int, a *Q8Act, out *[4]float32) {
 	}
 	for i := range out {
 		out[i] = DotQ8ActRef(t, rows[i*stride:], a)
+	}
+}
+
+// DotQ8ActRows sets out[i] to the dot product of row i of rows (len(out)
+// Q8_0 or Q4_0 rows, stride bytes apart) with a: one call for a whole range
+// of a matrix. Q4_0 rows go eight at a time through one kernel call.
+func DotQ8ActRows(t DType, rows []byte, stride int, a *Q8Act, out []float32) {
+	n, nb := len(out), len(a.D)
+	r := 0
+	if useAVX2 && t == Q4_0 && nb > 0 && n >= 8 {
+		groups := n / 8
+		_ = rows[(8*groups-1)*stride+t.RowBytes(nb*QK)-1] // bounds: the asm reads 8·groups rows
+		dotQ4_0x8RowsAVX2(&rows[0], stride, &a.Q[0], &a.D[0], &a.S[0], nb, groups, &out[0])
+		r = 8 * groups
+	}
+	var four [4]float32
+	for ; r+4 <= n; r += 4 {
+		DotQ8Act4(t, rows[r*stride:], stride, a, &four)
+		copy(out[r:r+4], four[:])
+	}
+	for ; r < n; r++ {
+		out[r] = DotQ8Act(t, rows[r*stride:], a)
 	}
 }
 

@@ -32,6 +32,12 @@ func dotQ8_0x4AVX2(w *byte, stride int, xq *int8, xd *float32, nb int, out *[4]f
 func dotQ4_0x4AVX2(w *byte, stride int, xq *int8, xd, xs *float32, nb int, out *[4]float32)
 
 //go:noescape
+func dotQ4_0x8RowsAVX2(w *byte, stride int, xq *int8, xd, xs *float32, nb, groups int, out *float32)
+
+//go:noescape
+func quantizeQ8ActAVX2(x *float32, q *int8, d, s *float32, nb int)
+
+//go:noescape
 func axpyF32AVX2(a float32, x, y *float32, n int)
 
 //go:noescape

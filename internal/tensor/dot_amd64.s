@@ -475,6 +475,111 @@ q4x4done:
 	STORE4
 	VZEROUPPER
 	RET
+// The 8-row Q4_0 kernel shares each activation block across eight weight
+// rows and loops over groups of eight rows itself, so a whole range of rows
+// is one call. Rows 0..3 of a group are addressed from SI, rows 4..7 from
+// R11, with R9 = stride and R10 = 3·stride. Shared per block: Y8 = x (signed
+// bytes), Y9 = d_x, Y10 = d_x·Σx; constants Y13 = dword shift counts
+// (0 in the low lane, 4 in the high lane), Y14 = 0x0f bytes, Y15 = int16 ones.
+#define PFQ4R 32
+
+// Q4 row block at scale address s and quants address q: one 16-byte load
+// broadcast to both lanes, shifted by 0 (low lane: x[0..15]) or 4 (high
+// lane: x[16..31]) and masked, gives the 32 nibbles in order. Their bias of
+// 8 comes off in floats as in Q4ROW.
+#define Q4R(s, q, acc) \
+	VPBROADCASTW s, X12 \
+	VCVTPH2PS X12, Y12 \
+	VBROADCASTI128 q, Y11 \
+	VPSRLVD Y13, Y11, Y11 \
+	VPAND Y14, Y11, Y11 \
+	VPMADDUBSW Y8, Y11, Y11 \
+	VPMADDWD Y15, Y11, Y11 \
+	VCVTDQ2PS Y11, Y11 \
+	VFMSUB213PS Y10, Y9, Y11 \
+	VFMADD231PS Y12, Y11, acc
+
+// func dotQ4_0x8RowsAVX2(w *byte, stride int, xq *int8, xd, xs *float32, nb, groups int, out *float32)
+// out[i] = row i · x for 8·groups consecutive Q4_0 rows (stride bytes
+// apart) of nb ≥ 1 blocks; xs[b] = d_x·Σ_j x_j of activation block b.
+TEXT ·dotQ4_0x8RowsAVX2(SB), NOSPLIT, $0-64
+	MOVQ w+0(FP), DX
+	MOVQ stride+8(FP), R9
+	LEAQ (R9)(R9*2), R10
+	VPCMPEQW Y15, Y15, Y15
+	VPSRLW $15, Y15, Y15
+	MOVL $0x0f0f0f0f, AX
+	VMOVD AX, X14
+	VPBROADCASTD X14, Y14
+	MOVL $4, AX
+	VMOVD AX, X13
+	VPBROADCASTD X13, X13
+	VPXOR Y12, Y12, Y12
+	VINSERTI128 $1, X13, Y12, Y13
+
+q4rgroup:
+	MOVQ DX, SI
+	LEAQ (SI)(R9*4), R11
+	MOVQ R9, R13 // rows PFQ4R ahead are prefetched as these are read
+	IMULQ $PFQ4R, R13
+	ADDQ SI, R13
+	MOVQ xq+16(FP), R12
+	MOVQ xd+24(FP), AX
+	MOVQ xs+32(FP), R14
+	MOVQ nb+40(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+q4rloop:
+	PREFETCHT0 (R13)
+	PREFETCHT0 64(R13)
+	PREFETCHT0 128(R13)
+	ADDQ $144, R13
+	VMOVDQU (R12), Y8
+	VBROADCASTSS (AX), Y9
+	VBROADCASTSS (R14), Y10
+	Q4R((SI), 2(SI), Y0)
+	Q4R((SI)(R9*1), 2(SI)(R9*1), Y1)
+	Q4R((SI)(R9*2), 2(SI)(R9*2), Y2)
+	Q4R((SI)(R10*1), 2(SI)(R10*1), Y3)
+	Q4R((R11), 2(R11), Y4)
+	Q4R((R11)(R9*1), 2(R11)(R9*1), Y5)
+	Q4R((R11)(R9*2), 2(R11)(R9*2), Y6)
+	Q4R((R11)(R10*1), 2(R11)(R10*1), Y7)
+	ADDQ $18, SI
+	ADDQ $18, R11
+	ADDQ $32, R12
+	ADDQ $4, AX
+	ADDQ $4, R14
+	DECQ CX
+	JNZ  q4rloop
+
+	// eight horizontal sums into one vector: out[0..7]
+	VHADDPS Y1, Y0, Y0
+	VHADDPS Y3, Y2, Y2
+	VHADDPS Y2, Y0, Y0
+	VHADDPS Y5, Y4, Y4
+	VHADDPS Y7, Y6, Y6
+	VHADDPS Y6, Y4, Y4
+	VPERM2F128 $0x20, Y4, Y0, Y1
+	VPERM2F128 $0x31, Y4, Y0, Y2
+	VADDPS Y2, Y1, Y1
+	MOVQ out+56(FP), BX
+	VMOVUPS Y1, (BX)
+	ADDQ $32, BX
+	MOVQ BX, out+56(FP)
+	LEAQ (DX)(R9*8), DX
+	DECQ groups+48(FP)
+	JNZ  q4rgroup
+	VZEROUPPER
+	RET
+
 // func axpyF32AVX2(a float32, x, y *float32, n int)
 // y[i] += a·x[i] for n elements, n a multiple of 8.
 TEXT ·axpyF32AVX2(SB), NOSPLIT, $0-32

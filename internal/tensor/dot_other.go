@@ -20,6 +20,12 @@ func dotQ4_0x4AVX2(w *byte, stride int, xq *int8, xd, xs *float32, nb int, out *
 	panic("unreachable")
 }
 
+func dotQ4_0x8RowsAVX2(w *byte, stride int, xq *int8, xd, xs *float32, nb, groups int, out *float32) {
+	panic("unreachable")
+}
+
+func quantizeQ8ActAVX2(x *float32, q *int8, d, s *float32, nb int) { panic("unreachable") }
+
 func axpyF32AVX2(a float32, x, y *float32, n int) { panic("unreachable") }
 
 func expF32AVX2(x *float32, n int)                       { panic("unreachable") }

@@ -13,7 +13,9 @@ const ParallelMin = 1 << 15
 //
 // Rows of W are split across the pool's workers. With T = 1 (decoding) each
 // row is one dot product, over quantized activations for Q8_0, Q4_0 and the
-// k-quants (Q8KAct) when the CPU has AVX2. With T > 1 (a prompt) blocks of
+// k-quants (Q8KAct) when the CPU has AVX2 (Q4_0 eight rows per activation
+// block, DotQ8ActRows), and workers claim chunks of rows (vecChunk) so a
+// late or preempted one does not hold up the product. With T > 1 (a prompt) blocks of
 // four rows are dequantized once and multiplied with three input rows at a
 // time, so the weights are read once per prompt rather than once per token;
 // from gemmMinT rows on, with AVX2, blocks of 16 rows are packed into panels
@@ -34,10 +36,22 @@ func MatMul(p *Pool, out []float32, w Matrix, x []float32, T int) {
 	}
 	if T > 1 {
 		j.prepare(p.Threads(), w.Cols)
+		p.RunTask(w.Rows, j)
+	} else {
+		p.RunChunks(w.Rows, vecChunk(w.Rows, p.Threads()), j)
 	}
-	p.RunTask(w.Rows, j)
 	j.out, j.x, j.w.Data = nil, nil, nil
 	matmulJobs.Put(j)
+}
+
+// vecChunk is the number of rows a worker claims at a time in a
+// matrix-vector product: about four chunks per worker, so one that starts
+// late or is preempted leaves its rows to the others, in multiples of eight
+// rows (the Q4_0 kernel's tile) and no fewer than 64 (a claim costs an
+// atomic add on a shared cache line).
+func vecChunk(rows, threads int) int {
+	c := max(rows/(4*threads), 64)
+	return (c + 7) &^ 7
 }
 
 var matmulJobs = sync.Pool{New: func() any { return new(matmulJob) }}
@@ -75,15 +89,7 @@ func (j *matmulJob) vec(lo, hi int) {
 	}
 	if j.quantized {
 		rb := w.Type.RowBytes(w.Cols)
-		r := lo
-		var four [4]float32
-		for ; r+4 <= hi; r += 4 {
-			DotQ8Act4(w.Type, w.Data[r*rb:(r+4)*rb], rb, &j.act, &four)
-			copy(j.out[r:r+4], four[:])
-		}
-		for ; r < hi; r++ {
-			j.out[r] = DotQ8Act(w.Type, w.Row(r), &j.act)
-		}
+		DotQ8ActRows(w.Type, w.Data[lo*rb:hi*rb], rb, &j.act, j.out[lo:hi])
 		return
 	}
 	for r := lo; r < hi; r++ {

@@ -22,6 +22,8 @@ type Pool struct {
 	task  Task
 	n     int
 	parts int
+	chunk int          // > 0: workers claim chunks of this size from next
+	next  atomic.Int64 // the next chunk to claim
 	gen   atomic.Uint64
 	left  atomic.Int32 // workers still running the current loop
 
@@ -72,7 +74,7 @@ func (p *Pool) work(w int, pw *poolWorker) {
 		}
 		seen = gen
 		if w < p.parts {
-			p.task.Run(w, w*p.n/p.parts, (w+1)*p.n/p.parts)
+			p.runPart(w)
 		}
 		p.left.Add(-1)
 	}
@@ -107,6 +109,22 @@ func (p *Pool) waitNext(seen uint64, pw *poolWorker) uint64 {
 	}
 }
 
+// runPart runs worker w's share of the current loop: its contiguous range,
+// or chunks claimed until none are left.
+func (p *Pool) runPart(w int) {
+	if p.chunk == 0 {
+		p.task.Run(w, w*p.n/p.parts, (w+1)*p.n/p.parts)
+		return
+	}
+	for {
+		lo := int(p.next.Add(1)-1) * p.chunk
+		if lo >= p.n {
+			return
+		}
+		p.task.Run(w, lo, min(lo+p.chunk, p.n))
+	}
+}
+
 // Threads is the number of workers, the caller included.
 func (p *Pool) Threads() int {
 	if p == nil {
@@ -121,14 +139,26 @@ func (p *Pool) Run(n int, fn func(worker, lo, hi int)) { p.RunTask(n, TaskFunc(f
 
 // RunTask is Run for a Task; a Task kept between calls makes the loop free
 // of allocations.
-func (p *Pool) RunTask(n int, t Task) {
-	if p == nil || p.threads == 1 || n < 2 {
+func (p *Pool) RunTask(n int, t Task) { p.RunChunks(n, 0, t) }
+
+// RunChunks is RunTask with [0, n) cut into chunks of chunk indices (the
+// last may be shorter) that the workers claim in turn, so a worker that
+// wakes late or is descheduled leaves its share to the others. t.Run may
+// then be called several times per worker, never with overlapping ranges.
+// chunk ≤ 0 means one contiguous range per worker, as RunTask.
+func (p *Pool) RunChunks(n, chunk int, t Task) {
+	if p == nil || p.threads == 1 || n < 2 || chunk >= n {
 		t.Run(0, 0, n)
 		return
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.task, p.n, p.parts = t, n, min(p.threads, n)
+	p.task, p.n, p.chunk = t, n, max(chunk, 0)
+	p.parts = min(p.threads, n)
+	if chunk > 0 {
+		p.parts = min(p.threads, (n+chunk-1)/chunk)
+		p.next.Store(0)
+	}
 	p.left.Store(int32(len(p.workers)))
 	p.gen.Add(1)
 	for _, pw := range p.workers {
@@ -136,7 +166,7 @@ func (p *Pool) RunTask(n int, t Task) {
 			pw.wake <- struct{}{}
 		}
 	}
-	t.Run(0, 0, n/p.parts)
+	p.runPart(0)
 	for spins := 0; p.left.Load() != 0; spins++ {
 		if spins&63 == 63 {
 			runtime.Gosched()
