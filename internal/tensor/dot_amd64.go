@@ -35,6 +35,12 @@ func dotQ4_0x4AVX2(w *byte, stride int, xq *int8, xd, xs *float32, nb int, out *
 func dotQ4_0x8RowsAVX2(w *byte, stride int, xq *int8, xd, xs *float32, nb, groups int, out *float32)
 
 //go:noescape
+func dotF32RowsAVX2(w *float32, stride int, x *float32, n, rows int, out *float32)
+
+//go:noescape
+func dotF16RowsAVX2(w *uint16, stride int, x *float32, n, rows int, out *float32)
+
+//go:noescape
 func quantizeQ8ActAVX2(x *float32, q *int8, d, s *float32, nb int)
 
 //go:noescape

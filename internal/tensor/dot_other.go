@@ -24,6 +24,14 @@ func dotQ4_0x8RowsAVX2(w *byte, stride int, xq *int8, xd, xs *float32, nb, group
 	panic("unreachable")
 }
 
+func dotF32RowsAVX2(w *float32, stride int, x *float32, n, rows int, out *float32) {
+	panic("unreachable")
+}
+
+func dotF16RowsAVX2(w *uint16, stride int, x *float32, n, rows int, out *float32) {
+	panic("unreachable")
+}
+
 func quantizeQ8ActAVX2(x *float32, q *int8, d, s *float32, nb int) { panic("unreachable") }
 
 func axpyF32AVX2(a float32, x, y *float32, n int) { panic("unreachable") }

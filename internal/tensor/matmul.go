@@ -92,9 +92,8 @@ func (j *matmulJob) vec(lo, hi int) {
 		DotQ8ActRows(w.Type, w.Data[lo*rb:hi*rb], rb, &j.act, j.out[lo:hi])
 		return
 	}
-	for r := lo; r < hi; r++ {
-		j.out[r] = Dot(w.Type, w.Row(r), j.x)
-	}
+	rb := w.Type.RowBytes(w.Cols)
+	DotRows(w.Type, w.Data[lo*rb:hi*rb], rb, j.x, j.out[lo:hi])
 }
 
 func (j *matmulJob) mat(worker, lo, hi int) {
