@@ -267,10 +267,8 @@ func (a *attentionTask) Run(worker, lo, hi int) {
 		tensor.Softmax(sc)
 		// out[d] = Σ_p softmax_p · V[d, p]
 		out := s.att[t*q+h*hd : t*q+(h+1)*hd]
-		for d := range out {
-			row := base + d*ctx
-			out[d] = tensor.DotF32(sc, a.values[row+start:row+end])
-		}
+		v := a.values[base+start : base+(hd-1)*ctx+end] // rows d of V[:, start:end], ctx apart
+		tensor.DotRows(tensor.F32, tensor.Bytes(v), 4*ctx, sc, out)
 	}
 }
 

@@ -20,12 +20,22 @@ func TestDotRows(t *testing.T) {
 				}
 				m, _ := randomMatrix(r, typ, rows, cols)
 				x := randVec(r, cols, 1)
-				out := make([]float32, rows)
-				DotRows(typ, m.Data, typ.RowBytes(cols), x, out)
-				for i := range out {
-					want := DotRef(typ, m.Row(i), x)
-					if d := math.Abs(float64(out[i] - want)); d > 1e-4*math.Sqrt(float64(cols)) {
-						t.Fatalf("%v %d×%d: row %d = %g, reference %g", typ, rows, cols, i, out[i], want)
+				rb := typ.RowBytes(cols)
+				// rows packed, and rows further apart than their length
+				// (attention's value rows, a context apart)
+				for _, pad := range []int{0, 3 * rb} {
+					stride := rb + pad
+					data := make([]byte, (rows-1)*stride+rb)
+					for i := range rows {
+						copy(data[i*stride:], m.Row(i))
+					}
+					out := make([]float32, rows)
+					DotRows(typ, data, stride, x, out)
+					for i := range out {
+						want := DotRef(typ, m.Row(i), x)
+						if d := math.Abs(float64(out[i] - want)); d > 1e-4*math.Sqrt(float64(cols)) {
+							t.Fatalf("%v %d×%d stride %d: row %d = %g, reference %g", typ, rows, cols, stride, i, out[i], want)
+						}
 					}
 				}
 			}
