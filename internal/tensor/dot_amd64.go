@@ -8,12 +8,6 @@ import "golang.org/x/sys/cpu"
 var useAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C
 
 //go:noescape
-func dotF32AVX2(a, b *float32, n int) float32
-
-//go:noescape
-func dotF16AVX2(w *uint16, x *float32, n int) float32
-
-//go:noescape
 func dotBF16AVX2(w *uint16, x *float32, n int) float32
 
 //go:noescape

@@ -5,8 +5,6 @@ package tensor
 // useAVX2 is false where dot_amd64.s is not built; the pure-Go kernels run.
 const useAVX2 = false
 
-func dotF32AVX2(a, b *float32, n int) float32                                  { panic("unreachable") }
-func dotF16AVX2(w *uint16, x *float32, n int) float32                          { panic("unreachable") }
 func dotBF16AVX2(w *uint16, x *float32, n int) float32                         { panic("unreachable") }
 func dotQ8_0AVX2(w *byte, xq *int8, xd *float32, nb int) float32               { panic("unreachable") }
 func dotQ4_0AVX2(w *byte, xq *int8, xd *float32, nb int) float32               { panic("unreachable") }

@@ -76,7 +76,9 @@ func DotF32(a, b []float32) float32 {
 	b = b[:len(a)]
 	if useAVX2 && len(a) >= 8 {
 		n := len(a) &^ 7
-		return dotF32AVX2(&a[0], &b[0], n) + dotF32Go(a[n:], b[n:])
+		var s float32
+		dotF32RowsAVX2(&a[0], 0, &b[0], n, 1, &s)
+		return s + dotF32Go(a[n:], b[n:])
 	}
 	return dotF32Go(a, b)
 }
@@ -101,7 +103,9 @@ func dotF16(row []byte, x []float32) float32 {
 	row = row[:2*len(x)]
 	if useAVX2 && len(x) >= 8 {
 		n := len(x) &^ 7
-		return dotF16AVX2((*uint16)(unsafe.Pointer(&row[0])), &x[0], n) + dotF16Go(row[2*n:], x[n:])
+		var s float32
+		dotF16RowsAVX2((*uint16)(unsafe.Pointer(&row[0])), 0, &x[0], n, 1, &s)
+		return s + dotF16Go(row[2*n:], x[n:])
 	}
 	return dotF16Go(row, x)
 }
