@@ -47,6 +47,9 @@ type serveConfig struct {
 	LLMModel  string `yaml:"llm_model"`
 	LLMKeyEnv string `yaml:"llm_key_env"`
 	Pricing   string `yaml:"pricing"`
+	// FewShot puts corrections and well-rated answers from a collection's
+	// feedback into its prompts as worked examples
+	FewShot bool `yaml:"fewshot"`
 
 	// the embedding model of /v1/embeddings
 	EmbedModel     string `yaml:"embed_model"`
@@ -97,6 +100,7 @@ func bindServeFlags(fs *flag.FlagSet, cfg *serveConfig) *string {
 	fs.StringVar(&cfg.LLMURL, "llm-url", cfg.LLMURL, "OpenAI-compatible chat endpoint `URL` (\"https://api.openai.com/v1\")")
 	fs.StringVar(&cfg.LLMModel, "llm-model", cfg.LLMModel, "model `name` to ask --llm-url for")
 	fs.StringVar(&cfg.LLMKeyEnv, "llm-key-env", cfg.LLMKeyEnv, "environment `variable` holding the API key of --llm-url")
+	fs.BoolVar(&cfg.FewShot, "fewshot", cfg.FewShot, "with a model: put the collection's corrections and well-rated answers to the most similar questions into each prompt as worked examples")
 	fs.StringVar(&cfg.Pricing, "pricing", cfg.Pricing, "pricing table `file` (JSON) for the cost metrics")
 	fs.StringVar(&cfg.EmbedModel, "embed-model", cfg.EmbedModel, "local embedding `model` for /v1/embeddings (BERT-family directory or GGUF)")
 	fs.StringVar(&cfg.EmbedURL, "embed-url", cfg.EmbedURL, "OpenAI-compatible embeddings `URL`, with --embed-model-name")
@@ -219,7 +223,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			Workers: cfg.Workers, Queue: cfg.Queue,
 			ShutdownTimeout: cfg.ShutdownTimeout,
 		},
-		Answer: server.AnswerConfig{EmbedKeyEnv: cfg.EmbedKeyEnv},
+		Answer: server.AnswerConfig{EmbedKeyEnv: cfg.EmbedKeyEnv, FewShot: cfg.FewShot},
 		Tune:   server.TuneConfig{Threads: cfg.Threads},
 	}
 	if !models.empty() {

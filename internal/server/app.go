@@ -24,6 +24,12 @@ type AnswerConfig struct {
 	// EmbedKeyEnv names the environment variable holding the key of a
 	// collection's remote embedding endpoint ("": OPENAI_API_KEY).
 	EmbedKeyEnv string
+	// FewShot, with a model, puts worked examples from the collection's
+	// feedback into each prompt (Pipeline.Shots of them, default 2): the
+	// corrections and well-rated answers whose questions overlap the new
+	// one most. The examples are read when a question comes, so new
+	// feedback counts at once.
+	FewShot bool
 }
 
 // app is the application's state: the collections open for search and

@@ -11,6 +11,8 @@ import (
 	"unicode/utf8"
 
 	"flywheel/internal/answer"
+	"flywheel/internal/feedback"
+	"flywheel/internal/prompt"
 	"flywheel/internal/store"
 )
 
@@ -111,7 +113,27 @@ func (s *Server) answer(ctx context.Context, info store.Collection, q answer.Que
 	if p.Model == nil {
 		p.Model = s.cfg.Model
 	}
+	if s.cfg.Answer.FewShot && p.Model != nil && p.Examples == nil {
+		p.Examples = &prompt.NGramOverlap{Examples: s.feedbackExamples(info.Name)}
+	}
 	return p.Ask(ctx, q)
+}
+
+// feedbackExamples supplies worked examples from a collection's feedback:
+// the corrections and well-rated answers that an SFT export would hold.
+func (s *Server) feedbackExamples(collection string) prompt.ExampleSource {
+	return func(ctx context.Context) ([]prompt.Example, error) {
+		recs, err := s.feedbackRecords(ctx, store.FeedbackQuery{AnyOwner: true, Collection: collection})
+		if err != nil {
+			return nil, err
+		}
+		picked := feedback.SFT(recs, feedback.Thresholds{})
+		out := make([]prompt.Example, len(picked))
+		for i, ex := range picked {
+			out[i] = prompt.Example{Input: ex.Question, Output: ex.Response}
+		}
+		return out, nil
+	}
 }
 
 // storeAnswer keeps an answer for feedback; it is committed before the

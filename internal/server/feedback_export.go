@@ -76,9 +76,9 @@ func exportFormat(kind, as string) (pairs bool, f dataset.Format, msg string) {
 	return pairs, f, ""
 }
 
-// trainingExamples turns the feedback q selects into training examples:
-// supervised ones, or preference pairs.
-func (s *Server) trainingExamples(ctx context.Context, q store.FeedbackQuery, pairs bool) ([]*dataset.Example, error) {
+// feedbackRecords are the feedback rows q selects, with the answers they
+// rate.
+func (s *Server) feedbackRecords(ctx context.Context, q store.FeedbackQuery) ([]feedback.Record, error) {
 	rows, err := s.cfg.Store.FeedbackRecords(ctx, q)
 	if err != nil {
 		return nil, err
@@ -86,6 +86,16 @@ func (s *Server) trainingExamples(ctx context.Context, q store.FeedbackQuery, pa
 	recs := make([]feedback.Record, len(rows))
 	for i, row := range rows {
 		recs[i] = feedbackRecord(row)
+	}
+	return recs, nil
+}
+
+// trainingExamples turns the feedback q selects into training examples:
+// supervised ones, or preference pairs.
+func (s *Server) trainingExamples(ctx context.Context, q store.FeedbackQuery, pairs bool) ([]*dataset.Example, error) {
+	recs, err := s.feedbackRecords(ctx, q)
+	if err != nil {
+		return nil, err
 	}
 	picked := feedback.SFT(recs, feedback.Thresholds{})
 	if pairs {
