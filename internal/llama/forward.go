@@ -32,6 +32,7 @@ type State struct {
 	scores     []float32 // [threads, ctx] attention weights per worker
 	invFreq    []float64 // [RopeDims/2] θ_i = base^(−2i/RopeDims)
 	attn       attentionTask
+	steps      stepTask
 	lora       loraHook // an adapter applied after each projection (forward_lora.go)
 }
 
@@ -118,7 +119,7 @@ func (s *State) forward(tokens []int, all bool) ([]float32, error) {
 		}
 	}
 	s.grow(T)
-	D, q, kv, hd := c.Dim, c.Heads*c.HeadDim, c.KVHeads*c.HeadDim, c.HeadDim
+	D, q, kv := c.Dim, c.Heads*c.HeadDim, c.KVHeads*c.HeadDim
 	x, xb := s.x[:T*D], s.xb[:T*D]
 
 	// x = embedding rows of the tokens
@@ -130,9 +131,7 @@ func (s *State) forward(tokens []int, all bool) ([]float32, error) {
 	for l := range m.Layers {
 		L := &m.Layers[l]
 		// attention: xb = RMSNorm(x); q, k, v = xb·Wqᵀ, xb·Wkᵀ, xb·Wvᵀ (+ biases)
-		for t := 0; t < T; t++ {
-			tensor.RMSNorm(xb[t*D:(t+1)*D], x[t*D:(t+1)*D], L.AttnNorm, c.NormEps)
-		}
+		s.run(stepAttnNorm, L, T, nil, nil)
 		Q, K, V := s.q[:T*q], s.k[:T*kv], s.v[:T*kv]
 		tensor.MatMul(s.pool, Q, L.Wq, xb, T)
 		tensor.MatMul(s.pool, K, L.Wk, xb, T)
@@ -146,25 +145,10 @@ func (s *State) forward(tokens []int, all bool) ([]float32, error) {
 			addBias(V, L.Bv, T)
 		}
 		// rotate q and k by position, then append k, v to the cache
-		half := c.RopeDims / 2
-		for t := 0; t < T; t++ {
-			cos, sin := s.cos[t*half:(t+1)*half], s.sin[t*half:(t+1)*half]
-			for h := 0; h < c.Heads; h++ {
-				tensor.Rope(Q[t*q+h*hd:t*q+(h+1)*hd], cos, sin, c.RopeStyle)
-			}
-			for h := 0; h < c.KVHeads; h++ {
-				tensor.Rope(K[t*kv+h*hd:t*kv+(h+1)*hd], cos, sin, c.RopeStyle)
-			}
-		}
+		s.run(stepRope, L, T, nil, nil)
 		layerK := s.kCache[l*s.ctx*kv : (l+1)*s.ctx*kv]
 		layerV := s.vCache[l*s.ctx*kv : (l+1)*s.ctx*kv]
-		for t := 0; t < T; t++ {
-			p := s.pos + t
-			for i := 0; i < kv; i++ { // i = head·HeadDim + d
-				layerK[i*s.ctx+p] = K[t*kv+i]
-				layerV[i*s.ctx+p] = V[t*kv+i]
-			}
-		}
+		s.run(stepCache, L, T, layerK, layerV)
 		s.attention(layerK, layerV, T)
 
 		// x += att·Woᵀ
@@ -173,21 +157,18 @@ func (s *State) forward(tokens []int, all bool) ([]float32, error) {
 		if c.OBias {
 			addBias(xb, L.Bo, T)
 		}
-		tensor.Add(x, xb)
 
-		// feed-forward: x += (SiLU(xb·Wgateᵀ) ⊙ xb·Wupᵀ)·Wdownᵀ, xb = RMSNorm(x)
-		for t := 0; t < T; t++ {
-			tensor.RMSNorm(xb[t*D:(t+1)*D], x[t*D:(t+1)*D], L.FFNNorm, c.NormEps)
-		}
+		// x += xb; feed-forward: x += (SiLU(xb·Wgateᵀ) ⊙ xb·Wupᵀ)·Wdownᵀ, xb = RMSNorm(x)
+		s.run(stepFFNNorm, L, T, nil, nil)
 		G, U := s.hGate[:T*c.Hidden], s.hUp[:T*c.Hidden]
 		tensor.MatMul(s.pool, G, L.WGate, xb, T)
 		tensor.MatMul(s.pool, U, L.WUp, xb, T)
 		s.adapt(l, lora.Gate, G, xb, T)
 		s.adapt(l, lora.Up, U, xb, T)
-		tensor.SwiGLUInPlace(G, U)
+		s.run(stepSwiGLU, L, T, nil, nil)
 		tensor.MatMul(s.pool, xb, L.WDown, G, T)
 		s.adapt(l, lora.Down, xb, G, T)
-		tensor.Add(x, xb)
+		s.run(stepResidual, L, T, nil, nil)
 	}
 	s.pos += T
 
@@ -226,14 +207,21 @@ func (s *State) ropeAngles(T int) {
 // when set), into s.att [T, Heads·HeadDim]. Head h reads kv head
 // h / (Heads/KVHeads) (grouped-query attention). keys and values are one
 // layer of the transposed cache, [KVHeads, HeadDim, ctx].
+//
+// Later tokens of a prompt see more positions, so workers claim one token's
+// heads at a time, the last tokens first, rather than equal ranges.
 func (s *State) attention(keys, values []float32, T int) {
 	c := &s.m.Config
 	pool := s.pool
 	if T*c.Heads*(s.pos+T)*c.HeadDim < tensor.ParallelMin {
 		pool = nil
 	}
-	s.attn = attentionTask{s: s, keys: keys, values: values}
-	pool.RunTask(T*c.Heads, &s.attn)
+	s.attn = attentionTask{s: s, keys: keys, values: values, T: T}
+	if T == 1 {
+		pool.RunTask(c.Heads, &s.attn)
+		return
+	}
+	pool.RunChunks(T*c.Heads, c.Heads, &s.attn)
 }
 
 // attentionTask is one layer's attention, kept in the State so decoding
@@ -241,6 +229,7 @@ func (s *State) attention(keys, values []float32, T int) {
 type attentionTask struct {
 	s            *State
 	keys, values []float32
+	T            int
 }
 
 func (a *attentionTask) Run(worker, lo, hi int) {
@@ -249,7 +238,12 @@ func (a *attentionTask) Run(worker, lo, hi int) {
 	group := c.Heads / c.KVHeads
 	scale := float32(1 / math.Sqrt(float64(hd)))
 	scores := s.scores[worker*ctx : (worker+1)*ctx]
-	for job := lo; job < hi; job++ {
+	last := a.T*c.Heads - 1
+	for i := lo; i < hi; i++ {
+		job := i
+		if a.T > 1 {
+			job = last - i // the heaviest tokens first
+		}
 		t, h := job/c.Heads, job%c.Heads
 		end := s.pos + t + 1 // positions 0..end-1 are visible to token t
 		start := 0

@@ -12,6 +12,10 @@ const (
 	gemmCols = 16 // weight rows per tile (one panel)
 	gemmMinT = 6  // fewer input rows take the dot-product tiles
 	gemmKC   = 256
+
+	// gemmWholeK is the widest row whose 16-row block is dequantized at
+	// once (256 KiB of f32, within L2) rather than chunk by chunk.
+	gemmWholeK = 4096
 )
 
 // gemmChunk is the K chunk of the panels: all of K up to 2·gemmKC (a panel
@@ -27,7 +31,7 @@ func gemmChunk(K int) int {
 // gemmScratch is one worker's buffers for the outer-product form.
 type gemmScratch struct {
 	panel []float32 // [kc, 16] packed weights
-	rows  []float32 // [16, kc] dequantized weights (non-F32)
+	rows  []float32 // [16, K] (K ≤ gemmWholeK) or [16, kc] dequantized weights (non-F32)
 	x     []float32 // [6, kc] the last input rows, padded to a whole tile
 	c     []float32 // [T rounded up to 6, 16] outputs of a partial tile
 }
@@ -36,6 +40,9 @@ type gemmScratch struct {
 func (s *gemmScratch) size(T, K int) {
 	kc := gemmChunk(K)
 	s.panel = growF32(s.panel, gemmCols*kc)
+	if K <= gemmWholeK {
+		kc = K
+	}
 	s.rows = growF32(s.rows, gemmCols*kc)
 	s.x = growF32(s.x, gemmRows*kc)
 	s.c = growF32(s.c, (T+gemmRows-1)/gemmRows*gemmRows*gemmCols)
@@ -104,16 +111,26 @@ func (j *matmulJob) gemmBlock(s *gemmScratch, r, n int, c []float32, ldc int, pa
 }
 
 // pack returns the panel of W rows r..r+n, columns k0..k0+kn:
-// panel[k·16 + i] = W[r+i, k0+k], zero for i ≥ n.
+// panel[k·16 + i] = W[r+i, k0+k], zero for i ≥ n. The chunks of a block of
+// rows are packed in order from k0 = 0: quantized rows up to gemmWholeK
+// columns are dequantized whole at k0 = 0 (one sequential read of the
+// block, which the hardware prefetches well) and the later chunks packed
+// from there.
 func (j *matmulJob) pack(s *gemmScratch, r, n, k0, kn int) []float32 {
 	w := j.w
 	rb := w.Type.RowBytes(w.Cols)
 	var src []float32
 	lds, pf := w.Cols, 0
-	if w.Type == F32 {
+	switch {
+	case w.Type == F32:
 		src = F32s(w.Data[r*rb : (r+n)*rb])[k0:]
 		pf = gemmCols * rb // the next block of rows
-	} else {
+	case w.Cols <= gemmWholeK:
+		if k0 == 0 {
+			Dequantize(s.rows, w.Type, w.Data[r*rb:(r+n)*rb], n*w.Cols)
+		}
+		src = s.rows[k0:]
+	default:
 		lds = kn
 		off, nb := w.Type.RowBytes(k0), w.Type.RowBytes(kn)
 		for i := 0; i < n; i++ {
