@@ -76,6 +76,10 @@ type Trainer struct {
 	bw     backwardBufs              // gradients of activations, reused by every layer
 	attn   []tensor.AttentionScratch // per worker
 	lowest int                       // the lowest layer holding trained parameters
+
+	wT          []*layerT // frozen layer weights transposed, built on first use (see transposed)
+	noTranspose bool      // the weights are trained, quantized or too large to keep transposed
+	dxPart      []float32 // scratch of inputGrad
 }
 
 // NewTrainer prepares training of m as cfg says.

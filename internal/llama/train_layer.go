@@ -113,19 +113,21 @@ func (tr *Trainer) layerBackward(l int, a *layerActs, b Batch) {
 	q, kv := c.Heads*c.HeadDim, c.KVHeads*c.HeadDim
 	G := tr.gradLayer(l)
 	dx := bw.dx
+	var wT layerT
+	if t := tr.transposed(l); t != nil {
+		wT = *t
+	}
 
 	// out = x2 + h·Wdownᵀ
-	clear(bw.dh)
-	tensor.MatMulDX(p, bw.dh, L.WDown, dx, N)
+	tr.inputGrad(bw.dh, L.WDown, wT.down, dx, false)
 	tr.adaptBackward(l, lora.Down, a, bw.dh, dx, a.h, b.Seed)
 	// h = SiLU(g)⊙u
 	tr.eachRow(H, func(lo, hi int) {
 		tensor.SwiGLUBackward(bw.dg[lo:hi], bw.du[lo:hi], bw.dh[lo:hi], a.g[lo:hi], a.u[lo:hi])
 	})
 	// g, u = xn2·Wgateᵀ, xn2·Wupᵀ
-	clear(bw.dxn)
-	tensor.MatMulDX(p, bw.dxn, L.WGate, bw.dg, N)
-	tensor.MatMulDX(p, bw.dxn, L.WUp, bw.du, N)
+	tr.inputGrad(bw.dxn, L.WGate, wT.gate, bw.dg, false)
+	tr.inputGrad(bw.dxn, L.WUp, wT.up, bw.du, true)
 	tr.adaptBackward(l, lora.Gate, a, bw.dxn, bw.dg, a.xn2, b.Seed)
 	tr.adaptBackward(l, lora.Up, a, bw.dxn, bw.du, a.xn2, b.Seed)
 	if G != nil {
@@ -137,8 +139,7 @@ func (tr *Trainer) layerBackward(l int, a *layerActs, b Batch) {
 	tr.rmsNormBackward(dx, gradOf(G, func(g *Layer) []float32 { return g.FFNNorm }), bw.dxn, a.x2, L.FFNNorm)
 
 	// x2 = x + att·Woᵀ
-	clear(bw.datt)
-	tensor.MatMulDX(p, bw.datt, L.Wo, dx, N)
+	tr.inputGrad(bw.datt, L.Wo, wT.wo, dx, false)
 	tr.adaptBackward(l, lora.O, a, bw.datt, dx, a.att, b.Seed)
 	if G != nil {
 		tensor.MatMulDW(p, tensor.F32s(G.Wo.Data), dx, a.att, N, D, q)
@@ -162,10 +163,9 @@ func (tr *Trainer) layerBackward(l int, a *layerActs, b Batch) {
 	var dxn []float32
 	if needInput {
 		dxn = bw.dxn
-		clear(dxn)
-		tensor.MatMulDX(p, dxn, L.Wq, bw.dq, N)
-		tensor.MatMulDX(p, dxn, L.Wk, bw.dk, N)
-		tensor.MatMulDX(p, dxn, L.Wv, bw.dv, N)
+		tr.inputGrad(dxn, L.Wq, wT.wq, bw.dq, false)
+		tr.inputGrad(dxn, L.Wk, wT.wk, bw.dk, true)
+		tr.inputGrad(dxn, L.Wv, wT.wv, bw.dv, true)
 	}
 	tr.adaptBackward(l, lora.Q, a, dxn, bw.dq, a.xn, b.Seed)
 	tr.adaptBackward(l, lora.K, a, dxn, bw.dk, a.xn, b.Seed)
