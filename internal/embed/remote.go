@@ -10,10 +10,11 @@ import (
 	"math"
 	"net/http"
 	"os"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"flywheel/internal/upstream"
 )
 
 // RemoteConfig addresses an OpenAI-compatible embeddings endpoint. The zero
@@ -168,9 +169,9 @@ func (r *Remote) post(ctx context.Context, body []byte, n int) ([][]float32, tim
 		return nil, 0, fmt.Errorf("POST %s: reading the response: %w", r.endpoint, err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		err := fmt.Errorf("POST %s: %s: %s", r.endpoint, resp.Status, errorMessage(raw))
+		err := fmt.Errorf("POST %s: %s: %s", r.endpoint, resp.Status, upstream.Message(raw))
 		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
-			return nil, retryAfter(resp.Header.Get("Retry-After")), err
+			return nil, upstream.RetryAfter(resp.Header), err
 		}
 		if resp.StatusCode == http.StatusUnauthorized {
 			err = fmt.Errorf("%w (set the key in $%s)", err, r.cfg.APIKeyEnv)
@@ -191,32 +192,6 @@ func (r *Remote) post(ctx context.Context, body []byte, n int) ([][]float32, tim
 		}
 	}
 	return vecs, 0, nil
-}
-
-// retryAfter reads a Retry-After header given in seconds (capped at a minute).
-func retryAfter(h string) time.Duration {
-	s, err := strconv.Atoi(strings.TrimSpace(h))
-	if err != nil || s <= 0 {
-		return 0
-	}
-	return time.Duration(min(s, 60)) * time.Second
-}
-
-// errorMessage extracts {"error": {"message": …}} or a short body prefix.
-func errorMessage(raw []byte) string {
-	var e struct {
-		Error struct {
-			Message string `json:"message"`
-		} `json:"error"`
-	}
-	if json.Unmarshal(raw, &e) == nil && e.Error.Message != "" {
-		return e.Error.Message
-	}
-	s := strings.TrimSpace(string(raw))
-	if len(s) > 200 {
-		s = s[:200] + "…"
-	}
-	return s
 }
 
 type embeddingsResponse struct {

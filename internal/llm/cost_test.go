@@ -80,7 +80,7 @@ func TestLedgerTotals(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	serve := func(model string) *upstream {
+	serve := func(model string) *fakeUpstream {
 		return newUpstream(t, func(n int, req map[string]any, w http.ResponseWriter, r *http.Request) {
 			// The prompt says how many tokens to bill: "p c".
 			var p, c int

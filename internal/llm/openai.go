@@ -10,9 +10,10 @@ import (
 	"math"
 	"net/http"
 	"os"
-	"strconv"
 	"strings"
 	"time"
+
+	"flywheel/internal/upstream"
 )
 
 // OpenAIConfig addresses an OpenAI-compatible chat endpoint: OpenAI,
@@ -219,12 +220,12 @@ func (o *OpenAI) transportFailure(ctx, actx context.Context, err error, streamed
 // statusFailure reads the upstream's error message from a non-200 reply.
 func (o *OpenAI) statusFailure(hresp *http.Response) attemptResult {
 	raw, _ := io.ReadAll(io.LimitReader(hresp.Body, 64<<10))
-	err := &StatusError{Endpoint: o.endpoint, StatusCode: hresp.StatusCode, Status: hresp.Status, Message: upstreamMessage(raw)}
+	err := &StatusError{Endpoint: o.endpoint, StatusCode: hresp.StatusCode, Status: hresp.Status, Message: upstream.Message(raw)}
 	if hresp.StatusCode == http.StatusUnauthorized || hresp.StatusCode == http.StatusForbidden {
 		err.Hint = "set the key in $" + o.cfg.APIKeyEnv
 	}
 	retryable := hresp.StatusCode == http.StatusTooManyRequests || hresp.StatusCode >= 500
-	return attemptResult{err: err, retryable: retryable, retryAfter: retryAfter(hresp.Header)}
+	return attemptResult{err: err, retryable: retryable, retryAfter: upstream.RetryAfter(hresp.Header)}
 }
 
 // StatusError is an upstream's non-200 reply.
@@ -397,58 +398,4 @@ func (o *OpenAI) requestBody(req Request, stream bool) ([]byte, error) {
 		body.StreamOptions = &streamOptions{IncludeUsage: true}
 	}
 	return json.Marshal(body)
-}
-
-// retryAfter reads Retry-After (seconds or an HTTP date) or
-// retry-after-ms, capped at a minute; 0 when absent.
-func retryAfter(h http.Header) time.Duration {
-	var d time.Duration
-	if ms, err := strconv.ParseFloat(strings.TrimSpace(h.Get("Retry-After-Ms")), 64); err == nil && ms > 0 {
-		d = time.Duration(ms * float64(time.Millisecond))
-	} else if v := strings.TrimSpace(h.Get("Retry-After")); v != "" {
-		if s, err := strconv.ParseFloat(v, 64); err == nil && s > 0 {
-			d = time.Duration(s * float64(time.Second))
-		} else if t, err := http.ParseTime(v); err == nil {
-			d = time.Until(t)
-		}
-	}
-	return min(max(d, 0), time.Minute)
-}
-
-// upstreamMessage extracts {"error": {"message": …}} (or {"error": "…"})
-// or a short body prefix.
-func upstreamMessage(raw []byte) string {
-	if msg := errorObjectMessage(raw); msg != "" {
-		return msg
-	}
-	s := strings.TrimSpace(string(raw))
-	if len(s) > 200 {
-		s = s[:200] + "…"
-	}
-	if s == "" {
-		s = "(empty body)"
-	}
-	return s
-}
-
-// errorObjectMessage is the message of an OpenAI error object, "" when raw
-// holds none.
-func errorObjectMessage(raw []byte) string {
-	var e struct {
-		Error json.RawMessage `json:"error"`
-	}
-	if json.Unmarshal(raw, &e) != nil || len(e.Error) == 0 || string(e.Error) == "null" {
-		return ""
-	}
-	var obj struct {
-		Message string `json:"message"`
-	}
-	if json.Unmarshal(e.Error, &obj) == nil && obj.Message != "" {
-		return obj.Message
-	}
-	var s string
-	if json.Unmarshal(e.Error, &s) == nil && s != "" {
-		return s
-	}
-	return string(e.Error)
 }

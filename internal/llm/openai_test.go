@@ -405,7 +405,7 @@ func TestOpenAIStreamCallbackError(t *testing.T) {
 	}
 }
 
-// TestOpenAIKeyNeverLeaks has the upstream echo the key in its error
+// TestOpenAIKeyNeverLeaks has the fake upstream echo the key in its error
 // message (as OpenAI does, partly masked, for a wrong key).
 func TestOpenAIKeyNeverLeaks(t *testing.T) {
 	u := newUpstream(t, func(n int, req map[string]any, w http.ResponseWriter, r *http.Request) {
@@ -490,26 +490,6 @@ func TestOpenAIBadSchema(t *testing.T) {
 	}
 	if u.calls() != 0 {
 		t.Errorf("%d calls with a broken schema", u.calls())
-	}
-}
-
-func TestRetryAfter(t *testing.T) {
-	for _, tc := range []struct {
-		header, value string
-		want          time.Duration
-	}{
-		{"Retry-After", "2", 2 * time.Second},
-		{"Retry-After", "0.5", 500 * time.Millisecond},
-		{"Retry-After", "3600", time.Minute},
-		{"Retry-After", "soon", 0},
-		{"Retry-After-Ms", "250", 250 * time.Millisecond},
-		{"Retry-After", time.Now().Add(-time.Hour).UTC().Format(http.TimeFormat), 0},
-	} {
-		h := http.Header{}
-		h.Set(tc.header, tc.value)
-		if got := retryAfter(h); got != tc.want {
-			t.Errorf("%s: %s → %v, want %v", tc.header, tc.value, got, tc.want)
-		}
 	}
 }
 

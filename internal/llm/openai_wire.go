@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"flywheel/internal/upstream"
 )
 
 // The wire shapes of a chat completion, whole or as stream chunks. Only the
@@ -60,7 +62,7 @@ func parseChatResponse(raw []byte) (*Response, error) {
 	if err := json.Unmarshal(raw, &w); err != nil {
 		return nil, fmt.Errorf("the response is not a chat completion object: %w", err)
 	}
-	if msg := errorObjectMessage(raw); msg != "" {
+	if msg := upstream.ErrorObject(raw); msg != "" {
 		return nil, fmt.Errorf("the upstream answered with an error: %s", msg)
 	}
 	c := firstChoice(w.Choices)
@@ -117,7 +119,7 @@ func (s *chatStream) add(ev sseEvent) (string, error) {
 	if err := json.Unmarshal(data, &w); err != nil {
 		return "", fmt.Errorf("a stream chunk is not JSON (%w): %.80q", err, data)
 	}
-	if msg := errorObjectMessage(data); msg != "" {
+	if msg := upstream.ErrorObject(data); msg != "" {
 		return "", fmt.Errorf("the upstream sent an error in the stream: %s", msg)
 	}
 	if s.model == "" {
@@ -150,7 +152,7 @@ func eventErrorMessage(data []byte) string {
 	if json.Unmarshal(data, &obj) == nil && obj.Message != "" {
 		return obj.Message
 	}
-	return upstreamMessage(data)
+	return upstream.Message(data)
 }
 
 // response is the completion so far.

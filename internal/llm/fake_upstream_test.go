@@ -16,24 +16,24 @@ import (
 // ever contain it.
 const testKey = "sk-test-Zq81SECRETkey"
 
-// upstream is a fake OpenAI-compatible server on loopback. reply answers
+// fakeUpstream is a fake OpenAI-compatible server on loopback. reply answers
 // the n-th call (from 1); the requests are recorded.
-type upstream struct {
+type fakeUpstream struct {
 	srv   *httptest.Server
 	mu    sync.Mutex
 	reqs  []map[string]any
 	reply func(n int, req map[string]any, w http.ResponseWriter, r *http.Request)
 }
 
-func newUpstream(t *testing.T, reply func(n int, req map[string]any, w http.ResponseWriter, r *http.Request)) *upstream {
+func newUpstream(t *testing.T, reply func(n int, req map[string]any, w http.ResponseWriter, r *http.Request)) *fakeUpstream {
 	t.Helper()
-	u := &upstream{reply: reply}
+	u := &fakeUpstream{reply: reply}
 	u.srv = httptest.NewServer(http.HandlerFunc(u.serve))
 	t.Cleanup(u.srv.Close)
 	return u
 }
 
-func (u *upstream) serve(w http.ResponseWriter, r *http.Request) {
+func (u *fakeUpstream) serve(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path != "/v1/chat/completions" || r.Method != http.MethodPost {
 		http.Error(w, `{"error":{"message":"no such route"}}`, http.StatusNotFound)
 		return
@@ -56,20 +56,20 @@ func (u *upstream) serve(w http.ResponseWriter, r *http.Request) {
 	u.reply(n, req, w, r)
 }
 
-func (u *upstream) calls() int {
+func (u *fakeUpstream) calls() int {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	return len(u.reqs)
 }
 
-func (u *upstream) request(i int) map[string]any {
+func (u *fakeUpstream) request(i int) map[string]any {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	return u.reqs[i]
 }
 
 // client is an OpenAI client of u with fast retries.
-func (u *upstream) client(t *testing.T, cfg OpenAIConfig) *OpenAI {
+func (u *fakeUpstream) client(t *testing.T, cfg OpenAIConfig) *OpenAI {
 	t.Helper()
 	t.Setenv("LLM_TEST_KEY", testKey)
 	cfg.URL = u.srv.URL
