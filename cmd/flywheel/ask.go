@@ -192,7 +192,7 @@ func (f *askFlags) openModels(p *answer.Pipeline) (close func(), err error) {
 // openLocal loads the local model (with its adapter) and fits the passage
 // budget and token count to it.
 func (f *askFlags) openLocal(p *answer.Pipeline) (*llm.Local, func(), error) {
-	lm, err := llama.Load(*f.modelPath, llama.Options{Tokenizer: *f.tokPath})
+	lm, err := llama.Load(*f.modelPath, llama.Options{Tokenizer: *f.tokPath, HugePages: true})
 	if err != nil {
 		return nil, nil, fmt.Errorf("ask: %w", err)
 	}

@@ -35,6 +35,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	threads := fs.Int("t", runtime.NumCPU(), "threads")
 	repeat := fs.Int("repeat", 5, "repetitions; the median is reported")
 	asJSON := fs.Bool("json", false, "print one JSON object")
+	mapped := fs.Bool("mmap", false, "decode from the file mapping instead of copying the weights into huge pages")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -42,7 +43,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fs.Usage()
 		return fmt.Errorf("bench: --model is required")
 	}
-	m, err := llama.Load(*model, llama.Options{})
+	m, err := llama.Load(*model, llama.Options{HugePages: !*mapped})
 	if err != nil {
 		return err
 	}

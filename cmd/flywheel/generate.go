@@ -38,6 +38,7 @@ func runGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		stops     stringList
 	)
 	fs.Var(&stops, "stop", "stop before this `string` (repeatable)")
+	mapped := fs.Bool("mmap", false, "decode from the file mapping instead of copying the weights into huge pages")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -55,7 +56,7 @@ func runGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			return err
 		}
 	}
-	m, err := llama.Load(*model, llama.Options{Tokenizer: *tokPath})
+	m, err := llama.Load(*model, llama.Options{Tokenizer: *tokPath, HugePages: !*mapped})
 	if err != nil {
 		return err
 	}

@@ -148,7 +148,7 @@ func openChatModel(path, tokPath, url, name string, threads int, opt *longdoc.Op
 		opt.Count = prompt.ApproxTokens
 		return remote, func() {}, nil
 	}
-	lm, err := llama.Load(path, llama.Options{Tokenizer: tokPath})
+	lm, err := llama.Load(path, llama.Options{Tokenizer: tokPath, HugePages: true})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -2,7 +2,9 @@ package llama
 
 import (
 	"math"
+	"strings"
 	"testing"
+	"unsafe"
 
 	"flywheel/internal/tensor"
 	"flywheel/internal/tokenizer"
@@ -72,9 +74,18 @@ func assertLogits(t *testing.T, what string, got, want []float32) {
 func TestStoriesMatchesReference(t *testing.T) {
 	pool := tensor.NewPool(2)
 	defer pool.Close()
-	for _, format := range []string{"bin", "gguf"} {
+	for _, format := range []string{"bin", "gguf", "gguf in huge pages"} {
 		t.Run(format, func(t *testing.T) {
-			m := loadStories(t, format)
+			m := loadStories(t, strings.Fields(format)[0])
+			if strings.HasSuffix(format, "huge pages") {
+				tied := unsafe.SliceData(m.Output.Data) == unsafe.SliceData(m.Embed.Data)
+				if err := m.CopyToHugePages(); err != nil {
+					t.Fatal(err)
+				}
+				if now := unsafe.SliceData(m.Output.Data) == unsafe.SliceData(m.Embed.Data); now != tied {
+					t.Fatalf("output head tied to the embedding: %v before the copy, %v after", tied, now)
+				}
+			}
 			if got := m.Tokenizer.Encode("Once upon a time", true, false); !equalInts(got, refPrompt) {
 				t.Fatalf("prompt ids %v, reference %v", got, refPrompt)
 			}

@@ -92,7 +92,7 @@ func NewLocal(cfg LocalConfig) (*Local, error) {
 	if cfg.Model == "" {
 		return nil, errors.New("local engine: no model: set LocalConfig.Model to a GGUF file, a Hugging Face directory or a llama2.c .bin")
 	}
-	m, err := llama.Load(cfg.Model, llama.Options{Tokenizer: cfg.Tokenizer})
+	m, err := llama.Load(cfg.Model, llama.Options{Tokenizer: cfg.Tokenizer, HugePages: true})
 	if err != nil {
 		return nil, fmt.Errorf("local engine: %w", err)
 	}

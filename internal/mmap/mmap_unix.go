@@ -34,5 +34,6 @@ func Open(path string) (*File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: mmap: %w", path, err)
 	}
-	return &File{Data: data, unmap: func() error { return syscall.Munmap(data) }}, nil
+	forget := remember(data)
+	return &File{Data: data, unmap: func() error { forget(); return syscall.Munmap(data) }}, nil
 }

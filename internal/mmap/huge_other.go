@@ -1,0 +1,13 @@
+//go:build !linux
+
+package mmap
+
+// HugePages reports whether huge pages can be asked for: only on Linux.
+func HugePages() bool { return false }
+
+// Huge returns n zeroed bytes of ordinary memory (huge pages are asked for
+// on Linux only).
+func Huge(n int) (*File, error) { return &File{Data: make([]byte, n)}, nil }
+
+// Release does nothing here.
+func Release(b []byte) {}
