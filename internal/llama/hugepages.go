@@ -44,8 +44,11 @@ func (m *Model) CopyToHugePages() error {
 			continue
 		}
 		d := arena.Data[off : off+len(w.Data) : off+len(w.Data)]
-		copy(d, w.Data)
-		mmap.Release(w.Data)
+		for lo := 0; lo < len(d); lo += releaseChunk {
+			hi := min(lo+releaseChunk, len(d))
+			copy(d[lo:hi], w.Data[lo:hi])
+			mmap.Release(w.Data[lo:hi]) // the copy and the mapping are not both resident
+		}
 		moved[&w.Data[0]] = d
 		w.Data = d
 		off += (len(d) + align - 1) &^ (align - 1)
@@ -56,6 +59,10 @@ func (m *Model) CopyToHugePages() error {
 	}
 	return nil
 }
+
+// releaseChunk is how much of a tensor is copied before its mapped pages
+// are released.
+const releaseChunk = 4 << 20
 
 // streamed lists the matrices every decoded token reads whole.
 func (m *Model) streamed() []*tensor.Matrix {
