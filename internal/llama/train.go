@@ -77,9 +77,9 @@ type Trainer struct {
 	attn   []tensor.AttentionScratch // per worker
 	lowest int                       // the lowest layer holding trained parameters
 
-	wT          []*layerT // frozen layer weights transposed, built on first use (see transposed)
-	noTranspose bool      // the weights are trained, quantized or too large to keep transposed
-	dxPart      []float32 // scratch of inputGrad
+	layerPanels   []*layerPanels // frozen layer weights as panels, built on first use (see panels)
+	headPanels    bool           // the frozen output head gets panels (see outputPanels)
+	panelsPlanned bool
 }
 
 // NewTrainer prepares training of m as cfg says.

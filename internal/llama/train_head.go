@@ -15,13 +15,13 @@ const (
 // headState holds the output head's buffers. Only scored positions pass
 // through the head: prompt tokens of SFT examples cost no logits.
 type headState struct {
-	xn     []float32     // [N, Dim] RMSNorm of the final residual stream
-	dxn    []float32     // [N, Dim] its gradient (zero on unscored rows)
-	rows   []int         // scored positions
-	xs     []float32     // [chunk, Dim] the chunk's rows of xn
-	dxs    []float32     // [chunk, Dim] their gradient
-	logits []float32     // [chunk, Vocab] logits, then their gradient
-	outT   tensor.Matrix // the frozen head transposed, for the input gradient
+	xn     []float32 // [N, Dim] RMSNorm of the final residual stream
+	dxn    []float32 // [N, Dim] its gradient (zero on unscored rows)
+	rows   []int     // scored positions
+	xs     []float32 // [chunk, Dim] the chunk's rows of xn
+	dxs    []float32 // [chunk, Dim] their gradient
+	logits []float32 // [chunk, Vocab] logits, then their gradient
+	out    *frozen   // the frozen head as panels (see outputPanels)
 }
 
 // prepareHead normalises the final stream and lists the scored rows.
@@ -73,10 +73,7 @@ func (tr *Trainer) headBackward(b Batch, scale float32) float64 {
 	chunk := tr.prepareHead(b)
 	h.dxn = grow(h.dxn, tr.n*D)
 	clear(h.dxn)
-	frozen := tr.grad == nil
-	if frozen && h.outT.Data == nil {
-		h.outT = tensor.TransposeMatrix(p, tr.m.Output)
-	}
+	out := tr.outputPanels()
 	var loss float64
 	tr.eachHeadChunk(b, chunk, func(rows []int, logits []float32) {
 		n := len(rows)
@@ -91,11 +88,8 @@ func (tr *Trainer) headBackward(b Batch, scale float32) float64 {
 		}
 		// logits = xs·Outputᵀ: dxs = dlogits·Output, dOutput += dlogitsᵀ·xs
 		dxs := h.dxs[:n*D]
-		if frozen {
-			tensor.MatMulTiled(p, dxs, h.outT, logits, n)
-		} else {
-			clear(dxs)
-			tensor.MatMulDX(p, dxs, tr.m.Output, logits, n)
+		tr.inputGrad(dxs, tr.m.Output, out, logits, n, false)
+		if tr.grad != nil {
 			tensor.MatMulDW(p, tensor.F32s(tr.grad.Output.Data), logits, h.xs[:n*D], n, V, D)
 		}
 		for i, r := range rows {
@@ -124,7 +118,7 @@ func (tr *Trainer) eachHeadChunk(b Batch, chunk int, fn func(rows []int, logits 
 			copy(h.xs[i*D:(i+1)*D], h.xn[r*D:(r+1)*D])
 		}
 		logits := h.logits[:n*V]
-		tensor.MatMulTiled(tr.pool, logits, tr.m.Output, h.xs[:n*D], n)
+		tr.project(logits, tr.m.Output, tr.outputPanels(), h.xs[:n*D], n)
 		fn(rows, logits)
 	}
 }

@@ -68,12 +68,16 @@ func (bw *backwardBufs) size(c *Config, N int) {
 //	g, u = xn2·Wgateᵀ, xn2·Wupᵀ (+ LoRA);  h = SiLU(g)⊙u
 //	out = x2 + h·Wdownᵀ (+ LoRA)
 func (tr *Trainer) layerForward(l int, a *layerActs, b Batch, out []float32) {
-	c, L, p := &tr.m.Config, &tr.m.Layers[l], tr.pool
+	c, L := &tr.m.Config, &tr.m.Layers[l]
 	N := tr.n
+	var f layerPanels
+	if lp := tr.panels(l); lp != nil {
+		f = *lp
+	}
 	tr.rmsNorm(a.xn, a.x, L.AttnNorm)
-	tensor.MatMulTiled(p, a.q, L.Wq, a.xn, N)
-	tensor.MatMulTiled(p, a.k, L.Wk, a.xn, N)
-	tensor.MatMulTiled(p, a.v, L.Wv, a.xn, N)
+	tr.project(a.q, L.Wq, f.wq, a.xn, N)
+	tr.project(a.k, L.Wk, f.wk, a.xn, N)
+	tr.project(a.v, L.Wv, f.wv, a.xn, N)
 	if c.QKVBias {
 		addBias(a.q, L.Bq, N)
 		addBias(a.k, L.Bk, N)
@@ -86,7 +90,7 @@ func (tr *Trainer) layerForward(l int, a *layerActs, b Batch, out []float32) {
 	tr.rope(a.k, c.KVHeads, false)
 	tr.attentionForward(a, b)
 
-	tensor.MatMulTiled(p, a.x2, L.Wo, a.att, N)
+	tr.project(a.x2, L.Wo, f.wo, a.att, N)
 	if c.OBias {
 		addBias(a.x2, L.Bo, N)
 	}
@@ -94,12 +98,12 @@ func (tr *Trainer) layerForward(l int, a *layerActs, b Batch, out []float32) {
 	tensor.Add(a.x2, a.x)
 
 	tr.rmsNorm(a.xn2, a.x2, L.FFNNorm)
-	tensor.MatMulTiled(p, a.g, L.WGate, a.xn2, N)
-	tensor.MatMulTiled(p, a.u, L.WUp, a.xn2, N)
+	tr.project(a.g, L.WGate, f.gate, a.xn2, N)
+	tr.project(a.u, L.WUp, f.up, a.xn2, N)
 	tr.adaptForward(l, lora.Gate, a, a.g, a.xn2, b.Seed)
 	tr.adaptForward(l, lora.Up, a, a.u, a.xn2, b.Seed)
 	tr.eachRow(c.Hidden, func(lo, hi int) { tensor.SwiGLU(a.h[lo:hi], a.g[lo:hi], a.u[lo:hi]) })
-	tensor.MatMulTiled(p, out, L.WDown, a.h, N)
+	tr.project(out, L.WDown, f.down, a.h, N)
 	tr.adaptForward(l, lora.Down, a, out, a.h, b.Seed)
 	tensor.Add(out, a.x2)
 }
@@ -113,21 +117,21 @@ func (tr *Trainer) layerBackward(l int, a *layerActs, b Batch) {
 	q, kv := c.Heads*c.HeadDim, c.KVHeads*c.HeadDim
 	G := tr.gradLayer(l)
 	dx := bw.dx
-	var wT layerT
-	if t := tr.transposed(l); t != nil {
-		wT = *t
+	var f layerPanels
+	if lp := tr.panels(l); lp != nil {
+		f = *lp
 	}
 
 	// out = x2 + h·Wdownᵀ
-	tr.inputGrad(bw.dh, L.WDown, wT.down, dx, false)
+	tr.inputGrad(bw.dh, L.WDown, f.down, dx, N, false)
 	tr.adaptBackward(l, lora.Down, a, bw.dh, dx, a.h, b.Seed)
 	// h = SiLU(g)⊙u
 	tr.eachRow(H, func(lo, hi int) {
 		tensor.SwiGLUBackward(bw.dg[lo:hi], bw.du[lo:hi], bw.dh[lo:hi], a.g[lo:hi], a.u[lo:hi])
 	})
 	// g, u = xn2·Wgateᵀ, xn2·Wupᵀ
-	tr.inputGrad(bw.dxn, L.WGate, wT.gate, bw.dg, false)
-	tr.inputGrad(bw.dxn, L.WUp, wT.up, bw.du, true)
+	tr.inputGrad(bw.dxn, L.WGate, f.gate, bw.dg, N, false)
+	tr.inputGrad(bw.dxn, L.WUp, f.up, bw.du, N, true)
 	tr.adaptBackward(l, lora.Gate, a, bw.dxn, bw.dg, a.xn2, b.Seed)
 	tr.adaptBackward(l, lora.Up, a, bw.dxn, bw.du, a.xn2, b.Seed)
 	if G != nil {
@@ -139,7 +143,7 @@ func (tr *Trainer) layerBackward(l int, a *layerActs, b Batch) {
 	tr.rmsNormBackward(dx, gradOf(G, func(g *Layer) []float32 { return g.FFNNorm }), bw.dxn, a.x2, L.FFNNorm)
 
 	// x2 = x + att·Woᵀ
-	tr.inputGrad(bw.datt, L.Wo, wT.wo, dx, false)
+	tr.inputGrad(bw.datt, L.Wo, f.wo, dx, N, false)
 	tr.adaptBackward(l, lora.O, a, bw.datt, dx, a.att, b.Seed)
 	if G != nil {
 		tensor.MatMulDW(p, tensor.F32s(G.Wo.Data), dx, a.att, N, D, q)
@@ -163,9 +167,9 @@ func (tr *Trainer) layerBackward(l int, a *layerActs, b Batch) {
 	var dxn []float32
 	if needInput {
 		dxn = bw.dxn
-		tr.inputGrad(dxn, L.Wq, wT.wq, bw.dq, false)
-		tr.inputGrad(dxn, L.Wk, wT.wk, bw.dk, true)
-		tr.inputGrad(dxn, L.Wv, wT.wv, bw.dv, true)
+		tr.inputGrad(dxn, L.Wq, f.wq, bw.dq, N, false)
+		tr.inputGrad(dxn, L.Wk, f.wk, bw.dk, N, true)
+		tr.inputGrad(dxn, L.Wv, f.wv, bw.dv, N, true)
 	}
 	tr.adaptBackward(l, lora.Q, a, dxn, bw.dq, a.xn, b.Seed)
 	tr.adaptBackward(l, lora.K, a, dxn, bw.dk, a.xn, b.Seed)

@@ -174,28 +174,6 @@ func transposeRows(p *Pool, dst []float32, w Matrix, r0, n int) {
 	})
 }
 
-// TransposeMatrix returns wᵀ as a new matrix [w.Cols, w.Rows]: in w's own
-// type for F32, F16 and BF16 (exactly the same values), as F32 for the
-// block-quantized types (whose blocks run along rows and cannot be
-// transposed exactly).
-func TransposeMatrix(p *Pool, w Matrix) Matrix {
-	switch w.Type {
-	case F16, BF16:
-		out := make([]byte, len(w.Data))
-		rows, cols := w.Rows, w.Cols
-		for r := 0; r < rows; r++ {
-			for c := 0; c < cols; c++ {
-				o, i := 2*(c*rows+r), 2*(r*cols+c)
-				out[o], out[o+1] = w.Data[i], w.Data[i+1]
-			}
-		}
-		return Matrix{Type: w.Type, Rows: cols, Cols: rows, Data: out}
-	}
-	f := make([]float32, w.Rows*w.Cols)
-	transposeRows(p, f, w, 0, w.Rows)
-	return Matrix{Type: F32, Rows: w.Cols, Cols: w.Rows, Data: Bytes(f)}
-}
-
 // scratchPool recycles the f32 scratch of the backward products, so a
 // training step does not allocate its temporaries anew.
 var scratchPool sync.Pool

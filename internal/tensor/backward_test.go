@@ -365,26 +365,6 @@ func TestMatMulDXTiles(t *testing.T) {
 	closeTo(t, "dx", got, to64(want), 1e-5)
 }
 
-func TestTransposeMatrix(t *testing.T) {
-	r := rand.New(rand.NewPCG(8, 8))
-	for _, typ := range allTypes {
-		w, f := randomMatrix(r, typ, 5, 64)
-		wt := TransposeMatrix(nil, w)
-		if wt.Rows != 64 || wt.Cols != 5 || wt.Check() != nil {
-			t.Fatalf("%v: transposed %d×%d %v", typ, wt.Rows, wt.Cols, wt.Type)
-		}
-		g := make([]float32, 5*64)
-		Dequantize(g, wt.Type, wt.Data, len(g))
-		for i := 0; i < 5; i++ {
-			for j := 0; j < 64; j++ {
-				if g[j*5+i] != f[i*64+j] {
-					t.Fatalf("%v: [%d,%d] = %g, want %g", typ, j, i, g[j*5+i], f[i*64+j])
-				}
-			}
-		}
-	}
-}
-
 func TestExpShifted(t *testing.T) {
 	r := rand.New(rand.NewPCG(9, 9))
 	for _, n := range []int{1, 7, 8, 100, 5000} {
