@@ -107,40 +107,66 @@ type panelsJob struct {
 	xt  []float32 // [6, Cols]: the last T%6 input rows, padded to a tile
 }
 
-// Run multiplies panels [lo, hi) with every input row.
+// Run multiplies panels [lo, hi) with every input row, in blocks of rows
+// whose inputs stay in L2 while the panels pass over them: all of K when a
+// block of at least 48 rows fits panelsL2 (each panel's chunks then meet
+// inputs already in L2), else one 256-wide chunk of K at a time (each
+// 16-column slice of the outputs is then read and written once per chunk).
 func (j *panelsJob) Run(_, lo, hi int) {
 	T, K, R := j.T, j.w.Cols, j.w.Rows
 	kc := gemmChunk(K)
-	// blocks of whole tiles but the last
-	blocks := (T + panelsBlock - 1) / panelsBlock
-	tb := ((T+blocks-1)/blocks + gemmRows - 1) / gemmRows * gemmRows
+	tb := panelsL2 / (4 * K) / gemmRows * gemmRows
+	kOuter := tb < 48
+	if kOuter {
+		blocks := (T + panelsBlock - 1) / panelsBlock
+		tb = ((T+blocks-1)/blocks + gemmRows - 1) / gemmRows * gemmRows
+	}
+	full := hi // panels [lo, full) are 16 rows wide
+	if hi*gemmCols > R {
+		full = hi - 1
+	}
 	var tail [gemmRows * gemmCols]float32 // one partial tile of outputs
 	for t0 := 0; t0 < T; t0 += tb {
 		t1 := min(T, t0+tb)
 		t6 := t1 - (t1-t0)%gemmRows // end of the whole tiles
+		block := func(q, k0 int) {
+			kn := min(kc, K-k0)
+			panel := j.w.panel(q)[k0*gemmCols:]
+			r := q * gemmCols
+			for t := t0; t < t6; t += gemmRows {
+				gemm6x16F32(&j.x[t*K+k0], K, &panel[0], kn, &j.out[t*R+r], R, j.add || k0 > 0)
+			}
+		}
+		if kOuter {
+			for k0 := 0; k0 < K; k0 += kc {
+				for q := lo; q < full; q++ {
+					block(q, k0)
+				}
+			}
+		} else {
+			for q := lo; q < full; q++ {
+				for k0 := 0; k0 < K; k0 += kc {
+					block(q, k0)
+				}
+			}
+		}
 		for q := lo; q < hi; q++ {
-			panel := j.w.panel(q)
 			r := q * gemmCols
 			n := min(gemmCols, R-r)
-			if n == gemmCols {
-				for k0 := 0; k0 < K; k0 += kc {
-					kn := min(kc, K-k0)
-					add := j.add || k0 > 0
-					for t := t0; t < t6; t += gemmRows {
-						gemm6x16F32(&j.x[t*K+k0], K, &panel[k0*gemmCols], kn, &j.out[t*R+r], R, add)
-					}
-				}
-			} else {
+			if q >= full {
 				for t := t0; t < t6; t += gemmRows {
-					j.partial(&tail, j.x[t*K:], panel, t, gemmRows, r, n)
+					j.partial(&tail, j.x[t*K:], j.w.panel(q), t, gemmRows, r, n)
 				}
 			}
 			if t6 < t1 {
-				j.partial(&tail, j.xt, panel, t6, t1-t6, r, n)
+				j.partial(&tail, j.xt, j.w.panel(q), t6, t1-t6, r, n)
 			}
 		}
 	}
 }
+
+// panelsL2 is the share of L2 a block of input rows may take.
+const panelsL2 = 256 << 10
 
 // partial computes the tile of output rows t..t+m (m ≤ 6; inputs x, six
 // rows with stride K) and panel columns r..r+n (n ≤ 16) through a scratch tile.
