@@ -16,7 +16,7 @@ func TestMatMulPanelsMatchesReference(t *testing.T) {
 	pool := NewPool(3)
 	defer pool.Close()
 	for _, typ := range []DType{F32, F16, Q8_0} {
-		for _, shape := range [][2]int{{16, 32}, {17, 64}, {40, 96}, {5, 544}, {48, 800}} {
+		for _, shape := range [][2]int{{16, 32}, {17, 64}, {40, 96}, {5, 544}, {48, 800}, {20, 1504}} {
 			rows, cols := shape[0], shape[1]
 			m, w := randomMatrix(r, typ, rows, cols)
 			forms := []struct {
