@@ -10,13 +10,15 @@ import (
 // Decoding one token streams every projection and the output head through
 // the CPU once. Mapped from the file they sit in 4 KiB pages, one TLB miss
 // per page; copied into memory backed by 2 MiB transparent huge pages the
-// same stream decodes ~10–15% faster on a bandwidth-bound F32 model
-// (bench/llamacpp.sh).
+// same stream decodes 6–15% faster on a bandwidth-bound F32 model
+// (bench/llamacpp.sh; an anonymous copy without huge pages is no faster
+// than the mapping).
 
 // CopyToHugePages moves the weights decoding streams — every layer's
 // projections and the output head — out of the file mapping into one
 // anonymous region backed by transparent huge pages, releasing the mapped
-// pages tensor by tensor so the resident size stays that of the file. It
+// pages as it copies (releaseChunk at a time) so the resident size stays
+// that of the file. It
 // does nothing where the kernel offers no huge pages. Call it before the
 // model is used; Close frees the region.
 func (m *Model) CopyToHugePages() error {
