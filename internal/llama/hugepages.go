@@ -18,9 +18,9 @@ import (
 // projections and the output head — out of the file mapping into one
 // anonymous region backed by transparent huge pages, releasing the mapped
 // pages as it copies (releaseChunk at a time) so the resident size stays
-// that of the file. It
-// does nothing where the kernel offers no huge pages. Call it before the
-// model is used; Close frees the region.
+// that of the file. It does nothing where the kernel offers no huge pages
+// or where the copy would not leave hugeHeadroom of memory available. Call
+// it before the model is used; Close frees the region.
 func (m *Model) CopyToHugePages() error {
 	if !mmap.HugePages() {
 		return nil
@@ -30,6 +30,11 @@ func (m *Model) CopyToHugePages() error {
 	size := 0
 	for _, w := range ws {
 		size += (len(w.Data) + align - 1) &^ (align - 1)
+	}
+	if avail := mmap.Available(); avail >= 0 && int64(size) > avail-hugeHeadroom {
+		// anonymous memory cannot be dropped under pressure as mapped file
+		// pages can: weights that do not fit stay mapped
+		return nil
 	}
 	arena, err := mmap.Huge(size)
 	if err != nil {
@@ -61,6 +66,10 @@ func (m *Model) CopyToHugePages() error {
 	}
 	return nil
 }
+
+// hugeHeadroom is the memory left available after the copy; with less the
+// weights stay in the file mapping.
+const hugeHeadroom = 512 << 20
 
 // releaseChunk is how much of a tensor is copied before its mapped pages
 // are released.

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"strconv"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -21,6 +22,29 @@ const hugePage = 2 << 20
 func HugePages() bool {
 	b, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled")
 	return err == nil && !bytes.Contains(b, []byte("[never]"))
+}
+
+// Available is the memory the kernel estimates can be allocated without
+// swapping (MemAvailable in /proc/meminfo), or -1 when unknown.
+func Available() int64 {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return -1
+	}
+	for _, line := range bytes.Split(b, []byte("\n")) {
+		if v, ok := bytes.CutPrefix(line, []byte("MemAvailable:")); ok {
+			f := bytes.Fields(v)
+			if len(f) == 0 {
+				return -1
+			}
+			kib, err := strconv.ParseInt(string(f[0]), 10, 64)
+			if err != nil {
+				return -1
+			}
+			return kib << 10
+		}
+	}
+	return -1
 }
 
 // Huge returns n zeroed bytes of anonymous memory starting on a huge-page

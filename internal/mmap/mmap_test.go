@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 )
 
@@ -84,5 +85,18 @@ func TestReleaseLeavesOtherMemoryAlone(t *testing.T) {
 		if v != 1 {
 			t.Fatalf("byte %d of heap memory became %d after Release", i, v)
 		}
+	}
+}
+
+func TestAvailable(t *testing.T) {
+	a := Available()
+	if _, err := os.Stat("/proc/meminfo"); err != nil || runtime.GOOS != "linux" {
+		if a != -1 {
+			t.Errorf("available memory %d bytes where it cannot be read, want -1", a)
+		}
+		return
+	}
+	if a <= 0 {
+		t.Errorf("available memory %d bytes, want the kernel's MemAvailable", a)
 	}
 }
