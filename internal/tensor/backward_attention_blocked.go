@@ -4,9 +4,14 @@ import "math"
 
 // The blocked forms of attention: the same arithmetic as ForwardRef and
 // BackwardRef, but on blocks of attnBlock query rows at once, so the
-// products q·kᵀ, p·v and their gradients run as MatMul calls. A block of
-// rows i0..i1 needs keys up to i1 only (causality), which skips about half
-// of the full T×T products.
+// products q·kᵀ, p·v and their gradients run on the matrix kernel. A block
+// of rows i0..i1 needs keys up to i1 only (causality), which skips about
+// half of the full T×T products.
+//
+// Each head's keys and values are laid out once as the kernel's 16-wide
+// panels (in both orientations the products need); the kernel then reads
+// queries, outputs and their gradients in place through their strides and
+// adds dq, dk and dv into the caller's buffers itself.
 
 // attnBlock is the number of query rows per block.
 const attnBlock = 64
@@ -14,12 +19,13 @@ const attnBlock = 64
 // AttentionScratch is the working memory of one worker's blocked
 // attention; the zero value is ready and grows on demand.
 type AttentionScratch struct {
-	q, k, v, o, do []float32 // [T, HeadDim] the head's rows, gathered
-	dq, dk, dv     []float32 // [T, HeadDim] gradients, accumulated
-	s, ds          []float32 // [attnBlock, T] scores/weights and their gradients
-	st             []float32 // [T, attnBlock] a transposed block
-	t1, t2         []float32 // [HeadDim, T] transposed operands
-	tmp            []float32 // [T, HeadDim] a product before it is added
+	kRows, vRows []float32 // [⌈T/16⌉, HeadDim, 16] keys, values: 16 positions per panel
+	kDims, vDims []float32 // [⌈HeadDim/16⌉, T, 16] keys, values: 16 dimensions per panel
+	qDims, dDims []float32 // [⌈HeadDim/16⌉, attnBlock, 16] a block's queries, output gradients
+	s, ds        []float32 // [attnBlock, T] weights and their gradients
+	st           []float32 // [T, attnBlock] a block transposed
+	norm         [attnBlock]float32
+	tiles        tileScratch
 }
 
 func (w *AttentionScratch) size(T, hd int) {
@@ -29,43 +35,115 @@ func (w *AttentionScratch) size(T, hd int) {
 		}
 		return b[:n]
 	}
-	n := T * hd
-	w.q, w.k, w.v, w.o, w.do = grow(w.q, n), grow(w.k, n), grow(w.v, n), grow(w.o, n), grow(w.do, n)
-	w.dq, w.dk, w.dv, w.tmp = grow(w.dq, n), grow(w.dk, n), grow(w.dv, n), grow(w.tmp, n)
+	pad := func(n int) int { return (n + gemmCols - 1) / gemmCols * gemmCols }
+	w.kRows, w.vRows = grow(w.kRows, pad(T)*hd), grow(w.vRows, pad(T)*hd)
+	w.kDims, w.vDims = grow(w.kDims, pad(hd)*T), grow(w.vDims, pad(hd)*T)
+	w.qDims, w.dDims = grow(w.qDims, pad(hd)*attnBlock), grow(w.dDims, pad(hd)*attnBlock)
 	w.s, w.ds, w.st = grow(w.s, attnBlock*T), grow(w.ds, attnBlock*T), grow(w.st, attnBlock*T)
-	w.t1, w.t2 = grow(w.t1, n), grow(w.t2, n)
+	w.tiles.x = grow(w.tiles.x, gemmRows*max(T, hd))
 }
 
-// gatherRows copies T rows of hd floats at stride into dst [T, hd].
-func gatherRows(dst, src []float32, T, hd, stride int) {
-	for t := 0; t < T; t++ {
-		copy(dst[t*hd:(t+1)*hd], src[t*stride:t*stride+hd])
+// packRows lays out rows × cols values (row r at src[r·stride]), times
+// scale, as panels of 16 rows: dst[(p·cols + c)·16 + i] =
+// scale·src[(16p + i)·stride + c], zero past the last row. A product with
+// them sums over c for 16 rows at once.
+func packRows(dst, src []float32, rows, cols, stride int, scale float32) {
+	for p := 0; p*gemmCols < rows; p++ {
+		panel := dst[p*cols*gemmCols : (p+1)*cols*gemmCols]
+		for i := 0; i < gemmCols; i++ {
+			r := p*gemmCols + i
+			if r >= rows {
+				for c := 0; c < cols; c++ {
+					panel[c*gemmCols+i] = 0
+				}
+				continue
+			}
+			for c, v := range src[r*stride : r*stride+cols] {
+				panel[c*gemmCols+i] = scale * v
+			}
+		}
 	}
 }
 
-// keyRange is the keys block [i0, i1) attends to: [first(i0), i1).
-func (a AttentionHead) keyRange(i0, i1 int) (int, int) { return a.first(i0), i1 }
+// packCols lays out rows × cols values (row r at src[r·stride]) as panels
+// of 16 columns: dst[(p·rows + r)·16 + i] = src[r·stride + 16p + i], zero
+// past the last column. A product with them sums over r for 16 columns.
+func packCols(dst, src []float32, rows, cols, stride int) {
+	for p := 0; p*gemmCols < cols; p++ {
+		n := min(gemmCols, cols-p*gemmCols)
+		for r := 0; r < rows; r++ {
+			d := dst[(p*rows+r)*gemmCols : (p*rows+r+1)*gemmCols]
+			copy(d, src[r*stride+p*gemmCols:r*stride+p*gemmCols+n])
+			clear(d[n:])
+		}
+	}
+}
 
-// blockWeights fills s [n, nk] (scores of rows i0.. against keys j0..j0+nk)
-// with the attention weights exp(Scale·s − lse) of the visible keys and 0
-// elsewhere. With lse nil it computes each row's log-sum-exp into lseOut
-// first and normalises (the forward).
-func (a AttentionHead) blockWeights(s []float32, i0, n, j0, nk int, lse []float32, lseOut []float32) {
+// tileScratch holds a product's partial tiles.
+type tileScratch struct {
+	x []float32 // [6, K] the last rows of x, padded to a tile
+	c [gemmRows * gemmCols]float32
+}
+
+// mulPanels sets c[i·ldc + j] = Σ_{k<K} x[i·ldx + k]·P_j[k] for i < m and
+// j < n, or adds it to c with add, where P_j is column j%16 of panel j/16,
+// the panels lying pstride floats apart ([K, 16] each, as packRows and
+// packCols lay them out). One thread; partial tiles pass through sc.
+func mulPanels(c []float32, ldc int, x []float32, ldx, m int, pan []float32, pstride, K, n int, add bool, sc *tileScratch) {
+	for i := 0; i < m; i += gemmRows {
+		mi := min(gemmRows, m-i)
+		xs, lx := x[i*ldx:], ldx
+		if mi < gemmRows {
+			xs, lx = sc.x[:gemmRows*K], K
+			for r := 0; r < gemmRows; r++ {
+				if r < mi {
+					copy(xs[r*K:(r+1)*K], x[(i+r)*ldx:(i+r)*ldx+K])
+				} else {
+					clear(xs[r*K : (r+1)*K])
+				}
+			}
+		}
+		for j := 0; j < n; j += gemmCols {
+			nj := min(gemmCols, n-j)
+			panel := pan[j/gemmCols*pstride:]
+			if mi == gemmRows && nj == gemmCols {
+				gemm6x16(xs, lx, panel, K, c[i*ldc+j:], ldc, add)
+				continue
+			}
+			gemm6x16(xs, lx, panel, K, sc.c[:], gemmCols, false)
+			for r := 0; r < mi; r++ {
+				o, t := c[(i+r)*ldc+j:(i+r)*ldc+j+nj], sc.c[r*gemmCols:]
+				for jj := range o {
+					if add {
+						o[jj] += t[jj]
+					} else {
+						o[jj] = t[jj]
+					}
+				}
+			}
+		}
+	}
+}
+
+// keyStart is the first key of the panels block i0.. multiplies: the first
+// visible key rounded down to a panel (keys before it get weight 0).
+func (a AttentionHead) keyStart(i0 int) int { return a.first(i0) / gemmCols * gemmCols }
+
+// blockWeights turns s [n, nk] (scaled scores of rows i0.. against keys
+// j0..j0+nk) into exp(s − lse) on the visible keys and 0 elsewhere. With
+// lse nil it computes each row's log-sum-exp into lseOut first and leaves
+// the weights unnormalised: norm[r] = 1/Σ exp is the factor row r's output
+// still needs (the forward; it scales hd outputs rather than nk weights).
+func (a AttentionHead) blockWeights(s []float32, i0, n, j0, nk int, lse, lseOut, norm []float32) {
 	for r := 0; r < n; r++ {
 		i := i0 + r
 		row := s[r*nk : (r+1)*nk]
 		lo, hi := a.first(i)-j0, i-j0+1 // visible keys, relative to j0
 		vis := row[lo:hi]
-		for c := range vis {
-			vis[c] *= a.Scale
-		}
 		if lse == nil {
 			m := maxOf(vis)
 			sum := ExpShifted(vis, vis, m)
-			inv := float32(1 / sum)
-			for c := range vis {
-				vis[c] *= inv
-			}
+			norm[r] = float32(1 / sum)
 			lseOut[i*a.LSEStride] = m + float32(math.Log(sum))
 		} else {
 			ExpShifted(vis, vis, lse[i*a.LSEStride])
@@ -75,89 +153,72 @@ func (a AttentionHead) blockWeights(s []float32, i0, n, j0, nk int, lse []float3
 	}
 }
 
-// Forward computes what ForwardRef does, in blocks of query rows with
-// matrix products; w is the worker's scratch.
+// Forward computes what ForwardRef does, in blocks of query rows on the
+// matrix kernel; w is the worker's scratch.
 func (a AttentionHead) Forward(out, lse, q, k, v []float32, w *AttentionScratch) {
 	T, hd := a.T, a.HeadDim
 	w.size(T, hd)
-	gatherRows(w.q, q, T, hd, a.QStride)
-	gatherRows(w.k, k, T, hd, a.KVStride)
-	gatherRows(w.v, v, T, hd, a.KVStride)
+	packRows(w.kRows, k, T, hd, a.KVStride, a.Scale)
+	packCols(w.vDims, v, T, hd, a.KVStride)
 	for i0 := 0; i0 < T; i0 += attnBlock {
 		i1 := min(T, i0+attnBlock)
 		n := i1 - i0
-		j0, j1 := a.keyRange(i0, i1)
-		nk := j1 - j0
+		j0 := a.keyStart(i0)
+		nk := i1 - j0
+		// s = Scale·q[i0:i1]·k[j0:i1]ᵀ, then the weights p (unnormalised)
 		s := w.s[:n*nk]
-		// s = q[i0:i1]·k[j0:j1]ᵀ
-		MatMul(nil, s, f32Matrix(w.k[j0*hd:j1*hd], nk, hd), w.q[i0*hd:i1*hd], n)
-		a.blockWeights(s, i0, n, j0, nk, nil, lse)
-		// o = p·v[j0:j1]
-		vt := w.t1[:hd*nk]
-		Transpose(nil, vt, w.v[j0*hd:j1*hd], nk, hd)
-		o := w.o[i0*hd : i1*hd]
-		MatMul(nil, o, f32Matrix(vt, hd, nk), s, n)
-		for r := 0; r < n; r++ {
-			copy(out[(i0+r)*a.QStride:(i0+r)*a.QStride+hd], o[r*hd:(r+1)*hd])
+		mulPanels(s, nk, q[i0*a.QStride:], a.QStride, n, w.kRows[j0*hd:], hd*gemmCols, hd, nk, false, &w.tiles)
+		a.blockWeights(s, i0, n, j0, nk, nil, lse, w.norm[:n])
+		// out[i0:i1] = p·v[j0:i1], normalised
+		mulPanels(out[i0*a.QStride:], a.QStride, s, nk, n, w.vDims[j0*gemmCols:], T*gemmCols, nk, hd, false, &w.tiles)
+		for r, f := range w.norm[:n] {
+			o := out[(i0+r)*a.QStride : (i0+r)*a.QStride+hd]
+			for c := range o {
+				o[c] *= f
+			}
 		}
 	}
 }
 
 // Backward computes what BackwardRef does (adding into dq, dk and dv), in
-// blocks of query rows with matrix products; w is the worker's scratch.
+// blocks of query rows on the matrix kernel; w is the worker's scratch.
 func (a AttentionHead) Backward(dq, dk, dv, dout, out, lse, q, k, v []float32, w *AttentionScratch) {
 	T, hd := a.T, a.HeadDim
 	w.size(T, hd)
-	gatherRows(w.q, q, T, hd, a.QStride)
-	gatherRows(w.k, k, T, hd, a.KVStride)
-	gatherRows(w.v, v, T, hd, a.KVStride)
-	gatherRows(w.o, out, T, hd, a.QStride)
-	gatherRows(w.do, dout, T, hd, a.QStride)
-	clear(w.dk)
-	clear(w.dv)
+	packRows(w.kRows, k, T, hd, a.KVStride, a.Scale)
+	packRows(w.vRows, v, T, hd, a.KVStride, 1)
+	packCols(w.kDims, k, T, hd, a.KVStride)
 	for i0 := 0; i0 < T; i0 += attnBlock {
 		i1 := min(T, i0+attnBlock)
 		n := i1 - i0
-		j0, j1 := a.keyRange(i0, i1)
-		nk := j1 - j0
-		qb, dob := w.q[i0*hd:i1*hd], w.do[i0*hd:i1*hd]
-		kb, vb := w.k[j0*hd:j1*hd], w.v[j0*hd:j1*hd]
+		j0 := a.keyStart(i0)
+		nk := i1 - j0
+		qb, dob := q[i0*a.QStride:], dout[i0*a.QStride:]
 		// p = exp(Scale·q·kᵀ − lse)
 		p := w.s[:n*nk]
-		MatMul(nil, p, f32Matrix(kb, nk, hd), qb, n)
-		a.blockWeights(p, i0, n, j0, nk, lse, nil)
-		// dp = dout·vᵀ;  ds = p ⊙ (dp − D), D_i = dout_i·out_i
+		mulPanels(p, nk, qb, a.QStride, n, w.kRows[j0*hd:], hd*gemmCols, hd, nk, false, &w.tiles)
+		a.blockWeights(p, i0, n, j0, nk, lse, nil, nil)
+		// dp = dout·vᵀ;  ds = Scale·p ⊙ (dp − D), D_i = dout_i·out_i
 		ds := w.ds[:n*nk]
-		MatMul(nil, ds, f32Matrix(vb, nk, hd), dob, n)
+		mulPanels(ds, nk, dob, a.QStride, n, w.vRows[j0*hd:], hd*gemmCols, hd, nk, false, &w.tiles)
 		for r := 0; r < n; r++ {
 			i := i0 + r
-			D := DotF32(dob[r*hd:(r+1)*hd], w.o[i*hd:(i+1)*hd])
+			D := DotF32(dout[i*a.QStride:i*a.QStride+hd], out[i*a.QStride:i*a.QStride+hd])
 			pr, dr := p[r*nk:(r+1)*nk], ds[r*nk:(r+1)*nk]
 			for c := range dr {
 				dr[c] = pr[c] * (dr[c] - D) * a.Scale
 			}
 		}
-		// dq[i0:i1] = ds·k  (Scale folded into ds)
-		kt := w.t1[:hd*nk]
-		Transpose(nil, kt, kb, nk, hd)
-		MatMul(nil, w.dq[i0*hd:i1*hd], f32Matrix(kt, hd, nk), ds, n)
-		// dk[j0:j1] += dsᵀ·q[i0:i1]
-		st, qt := w.st[:nk*n], w.t2[:hd*n]
+		// dq[i0:i1] += ds·k[j0:i1]
+		mulPanels(dq[i0*a.QStride:], a.QStride, ds, nk, n, w.kDims[j0*gemmCols:], T*gemmCols, nk, hd, true, &w.tiles)
+		// dk[j0:i1] += dsᵀ·q[i0:i1];  dv[j0:i1] += pᵀ·dout[i0:i1]
+		packCols(w.qDims, qb, n, hd, a.QStride)
+		packCols(w.dDims, dob, n, hd, a.QStride)
+		st := w.st[:nk*n]
 		Transpose(nil, st, ds, n, nk)
-		Transpose(nil, qt, qb, n, hd)
-		tmp := w.tmp[:nk*hd]
-		MatMul(nil, tmp, f32Matrix(qt, hd, n), st, nk)
-		Add(w.dk[j0*hd:j1*hd], tmp)
-		// dv[j0:j1] += pᵀ·dout[i0:i1]
+		mulPanels(dk[j0*a.KVStride:], a.KVStride, st, n, nk, w.qDims, n*gemmCols, n, hd, true, &w.tiles)
 		Transpose(nil, st, p, n, nk)
-		Transpose(nil, qt, dob, n, hd)
-		MatMul(nil, tmp, f32Matrix(qt, hd, n), st, nk)
-		Add(w.dv[j0*hd:j1*hd], tmp)
-	}
-	for t := 0; t < T; t++ {
-		Add(dq[t*a.QStride:t*a.QStride+hd], w.dq[t*hd:(t+1)*hd])
-		Add(dk[t*a.KVStride:t*a.KVStride+hd], w.dk[t*hd:(t+1)*hd])
-		Add(dv[t*a.KVStride:t*a.KVStride+hd], w.dv[t*hd:(t+1)*hd])
+		mulPanels(dv[j0*a.KVStride:], a.KVStride, st, n, nk, w.dDims, n*gemmCols, n, hd, true, &w.tiles)
 	}
 }
 

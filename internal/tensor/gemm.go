@@ -160,3 +160,39 @@ func (j *matmulJob) pack(s *gemmScratch, r, n, k0, kn int) []float32 {
 	}
 	return panel
 }
+
+// gemm6x16 is the 6×16 tile product on slices: c[i·ldc + j] (+)=
+// Σ_{kk<k} x[i·ldx + kk]·panel[kk·16 + j] for i < 6, j < 16, with the
+// bounds checked once; the assembly kernel with AVX2, gemm6x16Go without.
+func gemm6x16(x []float32, ldx int, panel []float32, k int, c []float32, ldc int, add bool) {
+	_, _, _ = x[(gemmRows-1)*ldx+k-1], panel[k*gemmCols-1], c[(gemmRows-1)*ldc+gemmCols-1]
+	if useAVX2 {
+		gemm6x16F32(&x[0], ldx, &panel[0], k, &c[0], ldc, add)
+		return
+	}
+	gemm6x16Go(x, ldx, panel, k, c, ldc, add)
+}
+
+// gemm6x16Go is the tile product in Go: the reference of the kernel.
+func gemm6x16Go(x []float32, ldx int, panel []float32, k int, c []float32, ldc int, add bool) {
+	var acc [gemmRows][gemmCols]float32
+	for kk := 0; kk < k; kk++ {
+		p := panel[kk*gemmCols : (kk+1)*gemmCols]
+		for i := range acc {
+			xv := x[i*ldx+kk]
+			for j := range acc[i] {
+				acc[i][j] += xv * p[j]
+			}
+		}
+	}
+	for i := range acc {
+		o := c[i*ldc : i*ldc+gemmCols]
+		for j := range o {
+			if add {
+				o[j] += acc[i][j]
+			} else {
+				o[j] = acc[i][j]
+			}
+		}
+	}
+}

@@ -71,6 +71,27 @@ func checkMatMul(t *testing.T, name string, p *Pool, m Matrix, w, x []float32, T
 	}
 }
 
+// The tile kernel in use (assembly with AVX2) equals gemm6x16Go, replacing
+// and adding, at odd k and strides.
+func TestGemm6x16(t *testing.T) {
+	r := rand.New(rand.NewPCG(27, 28))
+	for _, k := range []int{1, 2, 3, 64, 255} {
+		for _, add := range []bool{false, true} {
+			ldx, ldc := k+3, 21
+			x, panel := randVec(r, 5*ldx+k, 1), randVec(r, k*gemmCols, 1)
+			c0 := randVec(r, 5*ldc+gemmCols, 1)
+			got, want := slices.Clone(c0), slices.Clone(c0)
+			gemm6x16(x, ldx, panel, k, got, ldc, add)
+			gemm6x16Go(x, ldx, panel, k, want, ldc, add)
+			for i := range want {
+				if d := math.Abs(float64(got[i] - want[i])); d > 1e-5*(1+math.Abs(float64(want[i]))) {
+					t.Fatalf("k=%d add=%v: c[%d] = %g, want %g", k, add, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}
+
 // The packed panel holds W transposed, zero past the rows of a partial block.
 func TestGemmPack(t *testing.T) {
 	if !useAVX2 {
