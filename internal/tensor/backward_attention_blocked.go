@@ -221,8 +221,3 @@ func (a AttentionHead) Backward(dq, dk, dv, dout, out, lse, q, k, v []float32, w
 		mulPanels(dv[j0*a.KVStride:], a.KVStride, st, n, nk, w.dDims, n*gemmCols, n, hd, true, &w.tiles)
 	}
 }
-
-// f32Matrix views f32 values as a rows × cols Matrix.
-func f32Matrix(f []float32, rows, cols int) Matrix {
-	return Matrix{Type: F32, Rows: rows, Cols: cols, Data: Bytes(f[:rows*cols])}
-}
