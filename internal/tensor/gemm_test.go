@@ -143,3 +143,21 @@ func BenchmarkMatMulShapes(b *testing.B) {
 		})
 	}
 }
+
+// The tile kernel alone with its operands in L1 (a 6 × kc input tile and a
+// kc × 16 panel, used over and over): the ceiling every product built on
+// it is measured against.
+func BenchmarkGemmKernelL1(b *testing.B) {
+	for _, kc := range []int{64, 192, 256} {
+		x, panel, c := make([]float32, gemmRows*kc), make([]float32, kc*gemmCols), make([]float32, gemmRows*gemmCols)
+		b.Run(fmt.Sprintf("kc%d", kc), func(b *testing.B) {
+			const calls = 100
+			for b.Loop() {
+				for range calls {
+					gemm6x16(x, kc, panel, kc, c, gemmCols, true)
+				}
+			}
+			b.ReportMetric(float64(2*gemmRows*gemmCols*kc*calls)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}
