@@ -365,3 +365,52 @@ func TestTrainParallel(t *testing.T) {
 		}
 	}
 }
+
+// The frozen base laid out as panels changes rounding, not results: loss
+// and adapter gradients equal those computed from the stored weights, at a
+// shape with several panel chunks and L2 blocks, at an odd and an even
+// number of tokens.
+func TestFrozenPanelsSameGradients(t *testing.T) {
+	c := Config{Arch: "llama", Dim: 512, Hidden: 2048, Layers: 1, Heads: 8, KVHeads: 8, HeadDim: 64, Vocab: 2048,
+		ContextLen: 64, NormEps: 1e-5, RopeBase: 10000, RopeScale: 1, RopeDims: 64}
+	m := smallRandom(t, c, tensor.F32, 16)
+	even := Batch{Lens: []int{8, 8}, Seed: 1}
+	for i := 0; i < 16; i++ {
+		even.Tokens = append(even.Tokens, (i*37+5)%c.Vocab)
+		even.Targets = append(even.Targets, (i*91+3)%c.Vocab)
+	}
+	for _, b := range []Batch{tinyBatch(c.Vocab, 5), even} {
+		var losses [2]float64
+		var grads [2][]float32
+		for i, stored := range []bool{false, true} {
+			a := randomLoRA(t, m, lora.Config{Rank: 4, Alpha: 8, Targets: lora.AllTargets()}, 6)
+			tr, err := NewTrainer(m, TrainConfig{Adapter: a})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if stored {
+				tr.panelsPlanned = true // no panels: every product from the stored weights
+			}
+			tr.ZeroGrads()
+			if losses[i], err = tr.Step(b, 1); err != nil {
+				t.Fatal(err)
+			}
+			grads[i] = slices.Clone(a.Grads)
+			if !stored && (tr.layerPanels == nil || tr.head.out == nil) {
+				t.Fatal("the frozen weights were not laid out as panels")
+			}
+		}
+		if d := math.Abs(losses[0] - losses[1]); d > 1e-5*math.Abs(losses[1]) {
+			t.Errorf("%d tokens: loss %g with panels, %g without", len(b.Tokens), losses[0], losses[1])
+		}
+		var scale float64
+		for _, g := range grads[1] {
+			scale = max(scale, math.Abs(float64(g)))
+		}
+		for i := range grads[0] {
+			if d := math.Abs(float64(grads[0][i] - grads[1][i])); d > 1e-4*scale {
+				t.Fatalf("%d tokens: gradient %d = %g with panels, %g without", len(b.Tokens), i, grads[0][i], grads[1][i])
+			}
+		}
+	}
+}
