@@ -172,10 +172,7 @@ func (a AttentionHead) Forward(out, lse, q, k, v []float32, w *AttentionScratch)
 		// out[i0:i1] = p·v[j0:i1], normalised
 		mulPanels(out[i0*a.QStride:], a.QStride, s, nk, n, w.vDims[j0*gemmCols:], T*gemmCols, nk, hd, false, &w.tiles)
 		for r, f := range w.norm[:n] {
-			o := out[(i0+r)*a.QStride : (i0+r)*a.QStride+hd]
-			for c := range o {
-				o[c] *= f
-			}
+			scaleBy(f, out[(i0+r)*a.QStride:(i0+r)*a.QStride+hd])
 		}
 	}
 }

@@ -118,16 +118,24 @@ func SoftmaxCrossEntropy(logits []float32, target int, scale float32) float64 {
 	lt := logits[target] - m
 	sum := ExpShifted(logits, logits, m)
 	inv := float32(float64(scale) / sum)
-	for i := range logits {
-		logits[i] *= inv
-	}
+	scaleBy(inv, logits)
 	logits[target] -= scale
 	return math.Log(sum) - float64(lt)
 }
 
-// maxOf returns the largest element (−Inf for none), in four independent
-// lanes so the comparisons overlap.
+// maxOf returns the largest element (−Inf for none); with AVX2 in eight-wide
+// VMAXPS lanes, else maxOfGo.
 func maxOf(x []float32) float32 {
+	if !useAVX2 || len(x) < 8 {
+		return maxOfGo(x)
+	}
+	n := len(x) &^ 7
+	return max(maxF32AVX2(&x[0], n), maxOfGo(x[n:]))
+}
+
+// maxOfGo is maxOf in Go, in four independent lanes so the comparisons
+// overlap: the reference of the AVX2 form.
+func maxOfGo(x []float32) float32 {
 	inf := float32(math.Inf(-1))
 	m0, m1, m2, m3 := inf, inf, inf, inf
 	i := 0
@@ -152,4 +160,18 @@ func maxOf(x []float32) float32 {
 		}
 	}
 	return max(m0, m1, m2, m3)
+}
+
+// scaleBy sets x[i] *= a.
+func scaleBy(a float32, x []float32) {
+	n := 0
+	if useAVX2 {
+		n = len(x) &^ 7
+		if n > 0 {
+			scaleF32AVX2(a, &x[0], n)
+		}
+	}
+	for i := n; i < len(x); i++ {
+		x[i] *= a
+	}
 }

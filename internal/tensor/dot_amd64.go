@@ -41,6 +41,12 @@ func quantizeQ8ActAVX2(x *float32, q *int8, d, s *float32, nb int)
 func axpyF32AVX2(a float32, x, y *float32, n int)
 
 //go:noescape
+func maxF32AVX2(x *float32, n int) float32
+
+//go:noescape
+func scaleF32AVX2(a float32, x *float32, n int)
+
+//go:noescape
 func dequantF16AVX2(dst *float32, src *uint16, n int)
 
 //go:noescape

@@ -528,6 +528,85 @@ axpydone:
 	VZEROUPPER
 	RET
 
+// func maxF32AVX2(x *float32, n int) float32
+// The largest of x[0..n), n a positive multiple of 8, in four independent
+// lanes of VMAXPS (a NaN in x is passed on).
+TEXT ·maxF32AVX2(SB), NOSPLIT, $0-20
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	VMOVUPS (SI), Y0
+	VMOVAPS Y0, Y1
+	VMOVAPS Y0, Y2
+	VMOVAPS Y0, Y3
+
+maxloop32:
+	CMPQ CX, $32
+	JL   maxloop8
+	VMAXPS (SI), Y0, Y0
+	VMAXPS 32(SI), Y1, Y1
+	VMAXPS 64(SI), Y2, Y2
+	VMAXPS 96(SI), Y3, Y3
+	ADDQ $128, SI
+	SUBQ $32, CX
+	JMP  maxloop32
+
+maxloop8:
+	CMPQ CX, $8
+	JL   maxdone
+	VMAXPS (SI), Y0, Y0
+	ADDQ $32, SI
+	SUBQ $8, CX
+	JMP  maxloop8
+
+maxdone:
+	VMAXPS Y1, Y0, Y0
+	VMAXPS Y3, Y2, Y2
+	VMAXPS Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VMAXPS X1, X0, X0
+	VPERMILPS $0x4e, X0, X1
+	VMAXPS X1, X0, X0
+	VPERMILPS $0xb1, X0, X1
+	VMAXPS X1, X0, X0
+	VZEROUPPER
+	MOVSS X0, ret+16(FP)
+	RET
+
+// func scaleF32AVX2(a float32, x *float32, n int)
+// x[i] *= a for n elements, n a multiple of 8.
+TEXT ·scaleF32AVX2(SB), NOSPLIT, $0-24
+	VBROADCASTSS a+0(FP), Y0
+	MOVQ x+8(FP), DI
+	MOVQ n+16(FP), CX
+
+scaleloop32:
+	CMPQ CX, $32
+	JL   scaleloop8
+	VMULPS (DI), Y0, Y1
+	VMULPS 32(DI), Y0, Y2
+	VMULPS 64(DI), Y0, Y3
+	VMULPS 96(DI), Y0, Y4
+	VMOVUPS Y1, (DI)
+	VMOVUPS Y2, 32(DI)
+	VMOVUPS Y3, 64(DI)
+	VMOVUPS Y4, 96(DI)
+	ADDQ $128, DI
+	SUBQ $32, CX
+	JMP  scaleloop32
+
+scaleloop8:
+	CMPQ CX, $8
+	JL   scaledone
+	VMULPS (DI), Y0, Y1
+	VMOVUPS Y1, (DI)
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP  scaleloop8
+
+scaledone:
+	VZEROUPPER
+	RET
+
 // func dequantF16AVX2(dst *float32, src *uint16, n int)
 // n a multiple of 8.
 TEXT ·dequantF16AVX2(SB), NOSPLIT, $0-24

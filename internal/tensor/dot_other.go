@@ -33,6 +33,8 @@ func dotF16RowsAVX2(w *uint16, stride int, x *float32, n, rows int, out *float32
 func quantizeQ8ActAVX2(x *float32, q *int8, d, s *float32, nb int) { panic("unreachable") }
 
 func axpyF32AVX2(a float32, x, y *float32, n int) { panic("unreachable") }
+func maxF32AVX2(x *float32, n int) float32        { panic("unreachable") }
+func scaleF32AVX2(a float32, x *float32, n int)   { panic("unreachable") }
 
 func expF32AVX2(x *float32, n int)                       { panic("unreachable") }
 func expSubSumAVX2(x *float32, n int, m float32) float32 { panic("unreachable") }

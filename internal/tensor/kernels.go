@@ -189,10 +189,7 @@ func Softmax(x []float32) {
 	if len(x) == 0 {
 		return
 	}
-	m := x[0]
-	for _, v := range x[1:] {
-		m = max(m, v)
-	}
+	m := maxOf(x)
 	var sum float32
 	n := 0
 	if useAVX2 {
@@ -205,10 +202,7 @@ func Softmax(x []float32) {
 		x[i] = Exp(x[i] - m)
 		sum += x[i]
 	}
-	inv := 1 / sum
-	for i := range x {
-		x[i] *= inv
-	}
+	scaleBy(1/sum, x)
 }
 
 // SwiGLUInPlace sets g[i] = SiLU(g[i])·u[i], the gated activation of LLaMA's

@@ -404,6 +404,43 @@ func TestAxpy(t *testing.T) {
 	}
 }
 
+// maxOf (AVX2 lanes and the Go tail) equals the plain maximum wherever the
+// largest element sits, negative and −Inf values included; scaleBy equals
+// the product element by element.
+func TestMaxOfScaleBy(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 14))
+	inf := float32(math.Inf(-1))
+	for _, n := range []int{0, 1, 7, 8, 9, 31, 32, 33, 64, 100, 32000} {
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = float32(r.NormFloat64()) - 50
+		}
+		if n > 2 {
+			x[n/3] = inf
+		}
+		for _, at := range []int{0, n / 2, n - 1} {
+			if n == 0 {
+				if got := maxOf(x); got != inf {
+					t.Fatalf("n=0: maxOf = %g, want -Inf", got)
+				}
+				break
+			}
+			y := append([]float32(nil), x...)
+			y[at] = 3.25
+			if got, ref := maxOf(y), maxOfGo(y); got != 3.25 || ref != 3.25 {
+				t.Errorf("n=%d, largest at %d: maxOf = %g, maxOfGo = %g, want 3.25", n, at, got, ref)
+			}
+		}
+		y := append([]float32(nil), x...)
+		scaleBy(-0.75, y)
+		for i := range y {
+			if want := x[i] * -0.75; y[i] != want {
+				t.Fatalf("n=%d: scaleBy: y[%d] = %g, want %g", n, i, y[i], want)
+			}
+		}
+	}
+}
+
 // Quantized-activation dot products: the SIMD kernel equals the Go
 // reference, and both stay within the activation rounding of the f32 dot.
 func TestDotQ8Act(t *testing.T) {
