@@ -530,7 +530,8 @@ axpydone:
 
 // func maxF32AVX2(x *float32, n int) float32
 // The largest of x[0..n), n a positive multiple of 8, in four independent
-// lanes of VMAXPS (a NaN in x is passed on).
+// lanes of VMAXPS (which returns its memory operand when either is NaN, so
+// a NaN in x may or may not come out, as with maxOfGo's comparisons).
 TEXT ·maxF32AVX2(SB), NOSPLIT, $0-20
 	MOVQ x+0(FP), SI
 	MOVQ n+8(FP), CX
