@@ -8,10 +8,12 @@ import "math"
 // of rows i0..i1 needs keys up to i1 only (causality), which skips about
 // half of the full T×T products.
 //
-// Each head's keys and values are laid out once as the kernel's 16-wide
-// panels (in both orientations the products need); the kernel then reads
-// queries, outputs and their gradients in place through their strides and
-// adds dq, dk and dv into the caller's buffers itself.
+// Each head's keys and values are laid out once as the kernel's panels of
+// 16 positions, for the products with them on the right (q·kᵀ, dout·vᵀ).
+// Every other operand is read in place through its strides (MulStrided:
+// p·v and ds·k read v and k as they lie, dsᵀ·q and pᵀ·dout read the block's
+// weights transposed), and dq, dk and dv are added into the caller's
+// buffers by the kernel itself.
 
 // attnBlock is the number of query rows per block.
 const attnBlock = 64
@@ -20,10 +22,7 @@ const attnBlock = 64
 // attention; the zero value is ready and grows on demand.
 type AttentionScratch struct {
 	kRows, vRows []float32 // [⌈T/16⌉, HeadDim, 16] keys, values: 16 positions per panel
-	kDims, vDims []float32 // [⌈HeadDim/16⌉, T, 16] keys, values: 16 dimensions per panel
-	qDims, dDims []float32 // [⌈HeadDim/16⌉, attnBlock, 16] a block's queries, output gradients
 	s, ds        []float32 // [attnBlock, T] weights and their gradients
-	st           []float32 // [T, attnBlock] a block transposed
 	norm         [attnBlock]float32
 	tiles        tileScratch
 }
@@ -37,10 +36,8 @@ func (w *AttentionScratch) size(T, hd int) {
 	}
 	pad := func(n int) int { return (n + gemmCols - 1) / gemmCols * gemmCols }
 	w.kRows, w.vRows = grow(w.kRows, pad(T)*hd), grow(w.vRows, pad(T)*hd)
-	w.kDims, w.vDims = grow(w.kDims, pad(hd)*T), grow(w.vDims, pad(hd)*T)
-	w.qDims, w.dDims = grow(w.qDims, pad(hd)*attnBlock), grow(w.dDims, pad(hd)*attnBlock)
-	w.s, w.ds, w.st = grow(w.s, attnBlock*T), grow(w.ds, attnBlock*T), grow(w.st, attnBlock*T)
-	w.tiles.x = grow(w.tiles.x, gemmRows*max(T, hd))
+	w.s, w.ds = grow(w.s, attnBlock*T), grow(w.ds, attnBlock*T)
+	w.tiles.x = grow(w.tiles.x, gemmRows*hd)
 }
 
 // packRows lays out rows × cols values (row r at src[r·stride]), times
@@ -65,20 +62,6 @@ func packRows(dst, src []float32, rows, cols, stride int, scale float32) {
 	}
 }
 
-// packCols lays out rows × cols values (row r at src[r·stride]) as panels
-// of 16 columns: dst[(p·rows + r)·16 + i] = src[r·stride + 16p + i], zero
-// past the last column. A product with them sums over r for 16 columns.
-func packCols(dst, src []float32, rows, cols, stride int) {
-	for p := 0; p*gemmCols < cols; p++ {
-		n := min(gemmCols, cols-p*gemmCols)
-		for r := 0; r < rows; r++ {
-			d := dst[(p*rows+r)*gemmCols : (p*rows+r+1)*gemmCols]
-			copy(d, src[r*stride+p*gemmCols:r*stride+p*gemmCols+n])
-			clear(d[n:])
-		}
-	}
-}
-
 // tileScratch holds a product's partial tiles.
 type tileScratch struct {
 	x []float32 // [6, K] the last rows of x, padded to a tile
@@ -87,8 +70,8 @@ type tileScratch struct {
 
 // mulPanels sets c[i·ldc + j] = Σ_{k<K} x[i·ldx + k]·P_j[k] for i < m and
 // j < n, or adds it to c with add, where P_j is column j%16 of panel j/16,
-// the panels lying pstride floats apart ([K, 16] each, as packRows and
-// packCols lay them out). One thread; partial tiles pass through sc.
+// the panels lying pstride floats apart ([K, 16] each, as packRows lays
+// them out). One thread; partial tiles pass through sc.
 func mulPanels(c []float32, ldc int, x []float32, ldx, m int, pan []float32, pstride, K, n int, add bool, sc *tileScratch) {
 	for i := 0; i < m; i += gemmRows {
 		mi := min(gemmRows, m-i)
@@ -159,7 +142,6 @@ func (a AttentionHead) Forward(out, lse, q, k, v []float32, w *AttentionScratch)
 	T, hd := a.T, a.HeadDim
 	w.size(T, hd)
 	packRows(w.kRows, k, T, hd, a.KVStride, a.Scale)
-	packCols(w.vDims, v, T, hd, a.KVStride)
 	for i0 := 0; i0 < T; i0 += attnBlock {
 		i1 := min(T, i0+attnBlock)
 		n := i1 - i0
@@ -170,7 +152,7 @@ func (a AttentionHead) Forward(out, lse, q, k, v []float32, w *AttentionScratch)
 		mulPanels(s, nk, q[i0*a.QStride:], a.QStride, n, w.kRows[j0*hd:], hd*gemmCols, hd, nk, false, &w.tiles)
 		a.blockWeights(s, i0, n, j0, nk, nil, lse, w.norm[:n])
 		// out[i0:i1] = p·v[j0:i1], normalised
-		mulPanels(out[i0*a.QStride:], a.QStride, s, nk, n, w.vDims[j0*gemmCols:], T*gemmCols, nk, hd, false, &w.tiles)
+		MulStrided(out[i0*a.QStride:], a.QStride, s, nk, 1, v[j0*a.KVStride:], a.KVStride, n, hd, nk, false)
 		for r, f := range w.norm[:n] {
 			scaleBy(f, out[(i0+r)*a.QStride:(i0+r)*a.QStride+hd])
 		}
@@ -184,7 +166,6 @@ func (a AttentionHead) Backward(dq, dk, dv, dout, out, lse, q, k, v []float32, w
 	w.size(T, hd)
 	packRows(w.kRows, k, T, hd, a.KVStride, a.Scale)
 	packRows(w.vRows, v, T, hd, a.KVStride, 1)
-	packCols(w.kDims, k, T, hd, a.KVStride)
 	for i0 := 0; i0 < T; i0 += attnBlock {
 		i1 := min(T, i0+attnBlock)
 		n := i1 - i0
@@ -207,14 +188,10 @@ func (a AttentionHead) Backward(dq, dk, dv, dout, out, lse, q, k, v []float32, w
 			}
 		}
 		// dq[i0:i1] += ds·k[j0:i1]
-		mulPanels(dq[i0*a.QStride:], a.QStride, ds, nk, n, w.kDims[j0*gemmCols:], T*gemmCols, nk, hd, true, &w.tiles)
-		// dk[j0:i1] += dsᵀ·q[i0:i1];  dv[j0:i1] += pᵀ·dout[i0:i1]
-		packCols(w.qDims, qb, n, hd, a.QStride)
-		packCols(w.dDims, dob, n, hd, a.QStride)
-		st := w.st[:nk*n]
-		Transpose(nil, st, ds, n, nk)
-		mulPanels(dk[j0*a.KVStride:], a.KVStride, st, n, nk, w.qDims, n*gemmCols, n, hd, true, &w.tiles)
-		Transpose(nil, st, p, n, nk)
-		mulPanels(dv[j0*a.KVStride:], a.KVStride, st, n, nk, w.dDims, n*gemmCols, n, hd, true, &w.tiles)
+		MulStrided(dq[i0*a.QStride:], a.QStride, ds, nk, 1, k[j0*a.KVStride:], a.KVStride, n, hd, nk, true)
+		// dk[j0:i1] += dsᵀ·q[i0:i1];  dv[j0:i1] += pᵀ·dout[i0:i1], with ds
+		// and p read transposed and q and dout read in place
+		MulStrided(dk[j0*a.KVStride:], a.KVStride, ds, 1, nk, qb, a.QStride, nk, hd, n, true)
+		MulStrided(dv[j0*a.KVStride:], a.KVStride, p, 1, nk, dob, a.QStride, nk, hd, n, true)
 	}
 }

@@ -110,6 +110,88 @@ store:
 	VZEROUPPER
 	RET
 
+// func gemm6x16StridedF32(x *float32, xi, xk int, p *float32, pk, k int, c *float32, ldc int, add bool)
+// The 6×16 tile on operands of any layout: c[i·ldc + j] (+)=
+// Σ_kk x[i·xi + kk·xk]·p[kk·pk + j] for i < 6, j < 16 (strides in
+// elements). One k step per iteration; k must be ≥ 1.
+TEXT ·gemm6x16StridedF32(SB), NOSPLIT, $0-65
+	MOVQ x+0(FP), SI
+	MOVQ xi+8(FP), R8
+	SHLQ $2, R8
+	MOVQ xk+16(FP), R9
+	SHLQ $2, R9
+	MOVQ p+24(FP), DI
+	MOVQ pk+32(FP), BX
+	SHLQ $2, BX
+	MOVQ k+40(FP), CX
+	MOVQ c+48(FP), DX
+	MOVQ ldc+56(FP), R11
+	SHLQ $2, R11
+	LEAQ (SI)(R8*2), R10
+	ADDQ R8, R10           // x row 3
+	LEAQ (DX)(R11*2), R12
+	ADDQ R11, R12          // c row 3
+	MOVBLZX add+64(FP), AX
+	TESTL AX, AX
+	JZ   szero
+	VMOVUPS (DX), Y0
+	VMOVUPS 32(DX), Y1
+	VMOVUPS (DX)(R11*1), Y2
+	VMOVUPS 32(DX)(R11*1), Y3
+	VMOVUPS (DX)(R11*2), Y4
+	VMOVUPS 32(DX)(R11*2), Y5
+	VMOVUPS (R12), Y6
+	VMOVUPS 32(R12), Y7
+	VMOVUPS (R12)(R11*1), Y8
+	VMOVUPS 32(R12)(R11*1), Y9
+	VMOVUPS (R12)(R11*2), Y10
+	VMOVUPS 32(R12)(R11*2), Y11
+	JMP  sloop
+
+szero:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+
+sloop:
+	VMOVUPS (DI), Y12
+	VMOVUPS 32(DI), Y13
+	ROW((SI), Y14, Y0, Y1)
+	ROW((SI)(R8*1), Y15, Y2, Y3)
+	ROW((SI)(R8*2), Y14, Y4, Y5)
+	ROW((R10), Y15, Y6, Y7)
+	ROW((R10)(R8*1), Y14, Y8, Y9)
+	ROW((R10)(R8*2), Y15, Y10, Y11)
+	ADDQ R9, SI
+	ADDQ R9, R10
+	ADDQ BX, DI
+	DECQ CX
+	JNZ  sloop
+
+	VMOVUPS Y0, (DX)
+	VMOVUPS Y1, 32(DX)
+	VMOVUPS Y2, (DX)(R11*1)
+	VMOVUPS Y3, 32(DX)(R11*1)
+	VMOVUPS Y4, (DX)(R11*2)
+	VMOVUPS Y5, 32(DX)(R11*2)
+	VMOVUPS Y6, (R12)
+	VMOVUPS Y7, 32(R12)
+	VMOVUPS Y8, (R12)(R11*1)
+	VMOVUPS Y9, 32(R12)(R11*1)
+	VMOVUPS Y10, (R12)(R11*2)
+	VMOVUPS Y11, 32(R12)(R11*2)
+	VZEROUPPER
+	RET
+
 // func pack8F32(dst *float32, src *float32, lds int, k int, pf int)
 // dst[kk·16 + j] = src[j·lds + kk] for j < 8, kk < k: eight rows transposed
 // into half of a 16-wide panel. k must be a positive multiple of 8. The same
