@@ -21,23 +21,17 @@ import (
 // Forward adds m's contribution to y [T, m.Out] for input x [T, m.In] and
 // leaves x·Aᵀ in u [T, m.Rank] for Backward.
 //
-// The products whose inner dimension is the rank (r, a handful) run as r
-// vector updates per row (Axpy) rather than as matrix products, whose
-// kernels are built for long inner dimensions.
+// The products whose inner dimension is the rank (r, a handful) and those
+// summing over the T rows run on tensor.MulStrided, which reads u, du, dy
+// and x in place in whichever orientation the product needs.
 func (a *Adapter) Forward(p *tensor.Pool, m *Module, y, x, u []float32, T int) {
 	r, out := m.Rank, m.Out
 	u = u[:T*r]
 	tensor.MatMul(p, u, tensor.Matrix{Type: tensor.F32, Rows: r, Cols: m.In, Data: tensor.Bytes(a.A(m))}, x, T)
-	// y[t] += s·Σ_j u[t,j]·Bᵀ[j]
-	bt := transposed(a.B(m), out, r)
-	s := a.Config.Scale()
+	// y += u·(s·Bᵀ)
+	sbt := transposed(a.B(m), out, r, a.Config.Scale())
 	eachRow(p, T, out*r, func(lo, hi int) {
-		for t := lo; t < hi; t++ {
-			yt := y[t*out : (t+1)*out]
-			for j, uj := range u[t*r : (t+1)*r] {
-				tensor.Axpy(s*uj, bt[j*out:(j+1)*out], yt)
-			}
-		}
+		tensor.MulStrided(y[lo*out:], out, u[lo*r:], r, 1, sbt, out, hi-lo, out, r, true)
 	})
 }
 
@@ -48,20 +42,16 @@ func (a *Adapter) Forward(p *tensor.Pool, m *Module, y, x, u []float32, T int) {
 func (a *Adapter) Backward(p *tensor.Pool, m *Module, dx, dy, x, u []float32, T int, seed uint64) {
 	r, in, out := m.Rank, m.In, m.Out
 	s := a.Config.Scale()
-	bt := transposed(a.B(m), out, r)
-	// ∂Bᵀ[j] += s·Σ_t u[t,j]·dy[t]
+	bt := transposed(a.B(m), out, r, 1)
+	// ∂Bᵀ += s·uᵀ·dy (uᵀ read transposed from u [T, r])
 	dbt := make([]float32, r*out)
-	eachRow(p, r, T*out, func(lo, hi int) {
-		for t := 0; t < T; t++ {
-			for j := lo; j < hi; j++ {
-				tensor.Axpy(s*u[t*r+j], dy[t*out:(t+1)*out], dbt[j*out:(j+1)*out])
-			}
-		}
+	eachCols(p, out, T*r, func(lo, hi int) {
+		tensor.MulStrided(dbt[lo:], out, u, 1, r, dy[lo:], out, r, hi-lo, T, false)
 	})
 	gb := a.GradB(m)
 	for o := 0; o < out; o++ {
 		for j := 0; j < r; j++ {
-			gb[o*r+j] += dbt[j*out+o]
+			gb[o*r+j] += s * dbt[j*out+o]
 		}
 	}
 	// du[t,j] = s·dy[t]·Bᵀ[j]
@@ -73,30 +63,22 @@ func (a *Adapter) Backward(p *tensor.Pool, m *Module, dx, dy, x, u []float32, T 
 			}
 		}
 	})
-	// ∂A[j] += Σ_t du[t,j]·x[t]
+	// ∂A += duᵀ·x
 	ga := a.GradA(m)
-	eachRow(p, r, T*in, func(lo, hi int) {
-		for t := 0; t < T; t++ {
-			for j := lo; j < hi; j++ {
-				tensor.Axpy(du[t*r+j], x[t*in:(t+1)*in], ga[j*in:(j+1)*in])
-			}
-		}
+	eachCols(p, in, T*r, func(lo, hi int) {
+		tensor.MulStrided(ga[lo:], in, du, 1, r, x[lo:], in, r, hi-lo, T, true)
 	})
 	if dx == nil {
 		return
 	}
-	// dx[t] += Σ_j du[t,j]·A[j] (through the dropout mask)
+	// dx += du·A (through the dropout mask)
 	A := a.A(m)
 	dxm := dx[:T*in]
 	if a.Config.Dropout != 0 {
 		dxm = make([]float32, T*in)
 	}
 	eachRow(p, T, in*r, func(lo, hi int) {
-		for t := lo; t < hi; t++ {
-			for j := 0; j < r; j++ {
-				tensor.Axpy(du[t*r+j], A[j*in:(j+1)*in], dxm[t*in:(t+1)*in])
-			}
-		}
+		tensor.MulStrided(dxm[lo*in:], in, du[lo*r:], r, 1, A, in, hi-lo, in, r, true)
 	})
 	if a.Config.Dropout != 0 {
 		a.Dropout(dxm, dxm, m, seed)
@@ -104,15 +86,23 @@ func (a *Adapter) Backward(p *tensor.Pool, m *Module, dx, dy, x, u []float32, T 
 	}
 }
 
-// transposed returns the transpose [cols, rows] of x [rows, cols].
-func transposed(x []float32, rows, cols int) []float32 {
+// transposed returns the transpose [cols, rows] of x [rows, cols], times s.
+func transposed(x []float32, rows, cols int, s float32) []float32 {
 	t := make([]float32, rows*cols)
 	for i := 0; i < rows; i++ {
 		for j := 0; j < cols; j++ {
-			t[j*rows+i] = x[i*cols+j]
+			t[j*rows+i] = s * x[i*cols+j]
 		}
 	}
 	return t
+}
+
+// eachCols runs fn over the columns [0, n) in ranges of whole 16-column
+// tiles split across the pool, or on the caller when the work (n × per
+// multiply-adds) is small.
+func eachCols(p *tensor.Pool, n, per int, fn func(lo, hi int)) {
+	const tile = 16
+	eachRow(p, (n+tile-1)/tile, tile*per, func(lo, hi int) { fn(lo*tile, min(n, hi*tile)) })
 }
 
 // eachRow runs fn over [0, n) split across the pool, or on the caller when
