@@ -150,10 +150,21 @@ func parseBetas(s string) (float64, float64, error) {
 	return b1, b2, nil
 }
 
+// recentSteps is how many of the last steps the closing training loss
+// averages: one step's loss is that of one batch, and swings with it.
+const recentSteps = 10
+
 func printTuneResult(w io.Writer, cfg train.Config, res *train.Result) {
-	fmt.Fprintf(w, "%d steps, %d tokens in %s (%.0f tokens/s); final loss %.4f",
+	fmt.Fprintf(w, "%d steps, %d tokens in %s (%.0f tokens/s)",
 		res.Steps, res.Tokens, time.Duration(res.Seconds*float64(time.Second)).Round(time.Second),
-		float64(res.Tokens)/max(res.Seconds, 1e-9), res.FinalLoss)
+		float64(res.Tokens)/max(res.Seconds, 1e-9))
+	if n := min(recentSteps, len(res.Metrics)); n > 0 {
+		var sum float64
+		for _, m := range res.Metrics[len(res.Metrics)-n:] {
+			sum += m.Loss
+		}
+		fmt.Fprintf(w, "; training loss %.4f (mean of the last %d steps; the last alone %.4f)", sum/float64(n), n, res.FinalLoss)
+	}
 	if res.BestStep > 0 {
 		fmt.Fprintf(w, ", best validation loss %.4f at step %d", res.BestVal, res.BestStep)
 		if res.InitialVal > 0 {

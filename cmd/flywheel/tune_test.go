@@ -1,12 +1,16 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"flywheel/internal/train"
 )
 
 // writeShiftData writes n alpaca examples teaching one fixed continuation.
@@ -91,5 +95,35 @@ func TestTuneFlagErrors(t *testing.T) {
 	}
 	if _, _, err := flywheel(t, "merge", "--model", model, "--lora", t.TempDir(), "--out", filepath.Join(t.TempDir(), "m.gguf")); err == nil {
 		t.Error("merge with an empty adapter directory succeeded")
+	}
+}
+
+// The closing line reports the training loss as the mean of the last steps
+// (one step's loss is one batch's), with the last step's beside it.
+func TestPrintTuneResult(t *testing.T) {
+	metrics := func(losses ...float64) []train.Metric {
+		var m []train.Metric
+		for i, l := range losses {
+			m = append(m, train.Metric{Step: i + 1, Loss: l})
+		}
+		return m
+	}
+	for _, c := range []struct {
+		name string
+		res  train.Result
+		want string
+	}{
+		{"three steps", train.Result{Steps: 3, Tokens: 300, Seconds: 2, FinalLoss: 1, Metrics: metrics(3, 2, 1), BestVal: math.NaN()},
+			"3 steps, 300 tokens in 2s (150 tokens/s); training loss 2.0000 (mean of the last 3 steps; the last alone 1.0000)\n"},
+		{"last ten of twelve", train.Result{Steps: 12, Tokens: 1200, Seconds: 4, FinalLoss: 1, Metrics: metrics(100, 100, 5, 5, 5, 5, 5, 5, 5, 5, 5, 1),
+			BestVal: 2.5, BestStep: 10, InitialVal: 4},
+			"12 steps, 1200 tokens in 4s (300 tokens/s); training loss 4.6000 (mean of the last 10 steps; the last alone 1.0000), best validation loss 2.5000 at step 10 (4.0000 before training)\n"},
+		{"no steps", train.Result{BestVal: math.NaN()}, "0 steps, 0 tokens in 0s (0 tokens/s)\n"},
+	} {
+		var b bytes.Buffer
+		printTuneResult(&b, train.Config{Out: "out"}, &c.res)
+		if got, _, _ := strings.Cut(b.String(), "adapter:"); got != c.want {
+			t.Errorf("%s:\n got %q\nwant %q", c.name, got, c.want)
+		}
 	}
 }
