@@ -173,26 +173,8 @@ func gemm6x16(x []float32, ldx int, panel []float32, k int, c []float32, ldc int
 	gemm6x16Go(x, ldx, panel, k, c, ldc, add)
 }
 
-// gemm6x16Go is the tile product in Go: the reference of the kernel.
+// gemm6x16Go is the tile product in Go: the reference of the kernel (the
+// strided tile with x row-major and the panel's rows 16 apart).
 func gemm6x16Go(x []float32, ldx int, panel []float32, k int, c []float32, ldc int, add bool) {
-	var acc [gemmRows][gemmCols]float32
-	for kk := 0; kk < k; kk++ {
-		p := panel[kk*gemmCols : (kk+1)*gemmCols]
-		for i := range acc {
-			xv := x[i*ldx+kk]
-			for j := range acc[i] {
-				acc[i][j] += xv * p[j]
-			}
-		}
-	}
-	for i := range acc {
-		o := c[i*ldc : i*ldc+gemmCols]
-		for j := range o {
-			if add {
-				o[j] += acc[i][j]
-			} else {
-				o[j] = acc[i][j]
-			}
-		}
-	}
+	tileStridedGo(x, ldx, 1, panel, gemmCols, k, c, ldc, add)
 }
