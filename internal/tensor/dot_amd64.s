@@ -1,14 +1,7 @@
 //go:build amd64 && !purego
 
 #include "textflag.h"
-
-// Horizontal sum of the 8 lanes of ymm y (whose low half is xmm x) into the
-// low lane of x, using xmm t.
-#define HSUM(y, x, t) \
-	VEXTRACTF128 $1, y, t \
-	VADDPS t, x, x \
-	VHADDPS x, x, x \
-	VHADDPS x, x, x
+#include "reduce_amd64.h"
 
 // func dotBF16AVX2(w *uint16, x *float32, n int) float32
 // n must be a multiple of 8.
@@ -560,15 +553,7 @@ maxloop8:
 	JMP  maxloop8
 
 maxdone:
-	VMAXPS Y1, Y0, Y0
-	VMAXPS Y3, Y2, Y2
-	VMAXPS Y2, Y0, Y0
-	VEXTRACTF128 $1, Y0, X1
-	VMAXPS X1, X0, X0
-	VPERMILPS $0x4e, X0, X1
-	VMAXPS X1, X0, X0
-	VPERMILPS $0xb1, X0, X1
-	VMAXPS X1, X0, X0
+	HMAX4
 	VZEROUPPER
 	MOVSS X0, ret+16(FP)
 	RET

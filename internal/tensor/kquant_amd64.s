@@ -1,6 +1,7 @@
 //go:build amd64 && !purego
 
 #include "textflag.h"
+#include "reduce_amd64.h"
 
 // Integer dot products of k-quant rows with activations quantized by Q8KAct
 // (int8 in blocks of 256, one f32 scale per block, int16 sums of every 16).
@@ -123,12 +124,6 @@ GLOBL kq8perm<>(SB), RODATA|NOPTR, $32
 // ahead keeps the stream from DRAM busy (measured on the 32000×768 output
 // head of the 110M shape: Q6_K 2.0 → 1.4 ms per product on one thread).
 #define PFK 2048
-
-#define HSUM(y, x, t) \
-	VEXTRACTF128 $1, y, t \
-	VADDPS t, x, x \
-	VHADDPS x, x, x \
-	VHADDPS x, x, x
 
 // Unpack the 12 packed scale bytes of the Q4_K/Q5_K block at SI into X2 as
 // 16 bytes: the eight 6-bit scales, then the eight 6-bit mins (ggml's
@@ -702,15 +697,7 @@ q8kmax:
 	DECQ BX
 	JNZ  q8kmax
 
-	VMAXPS Y1, Y0, Y0
-	VMAXPS Y3, Y2, Y2
-	VMAXPS Y2, Y0, Y0
-	VEXTRACTF128 $1, Y0, X1
-	VMAXPS X1, X0, X0
-	VPERMILPS $0x4e, X0, X1
-	VMAXPS X1, X0, X0
-	VPERMILPS $0xb1, X0, X1
-	VMAXPS X1, X0, X0
+	HMAX4
 	VDIVSS X13, X0, X0
 	VMOVSS X0, (DX)
 	VXORPS X2, X2, X2
